@@ -1,0 +1,183 @@
+/// How the pixels of a panel are chained: the order in which the controller walks them.
+public enum ChainLayout: String, Sendable, CaseIterable, Codable {
+    /// Every row left to right, top to bottom.
+    case rows
+    /// Rows alternate direction: the first left to right, the second right to left, …
+    case serpentine
+}
+
+/// The mapping keys of a controller's configuration (`mapping:` in the config file).
+public struct MappingSettings: Equatable, Sendable {
+    public var startUniverse: Int
+    /// DMX channels used per universe; only whole pixels are used (no pixel is split).
+    public var channelsPerUniverse: Int
+    public var layout: ChainLayout
+    public var flipHorizontal: Bool
+    public var flipVertical: Bool
+
+    public init(startUniverse: Int, channelsPerUniverse: Int, layout: ChainLayout = .rows,
+                flipHorizontal: Bool = false, flipVertical: Bool = false) {
+        self.startUniverse = startUniverse
+        self.channelsPerUniverse = channelsPerUniverse
+        self.layout = layout
+        self.flipHorizontal = flipHorizontal
+        self.flipVertical = flipVertical
+    }
+}
+
+/// Why a channel map cannot be built.
+public enum ChannelMapError: Error, Equatable, Sendable, CustomStringConvertible {
+    case emptyPanel(width: Int, height: Int)
+    case panelTooLarge(width: Int, height: Int)
+    case channelsPerUniverse(Int, bytesPerPixel: Int)
+    case startUniverse(Int)
+
+    public var description: String {
+        switch self {
+        case let .emptyPanel(w, h): return "panel size \(w)x\(h) has no pixels"
+        case let .panelTooLarge(w, h): return "panel size \(w)x\(h) is larger than 16384x16384"
+        case let .channelsPerUniverse(c, bpp): return "channels-per-universe \(c) must be between \(bpp) and 512 (one pixel is \(bpp) channels)"
+        case let .startUniverse(u): return "start-universe \(u) is out of range"
+        }
+    }
+}
+
+/// The two-way map between (universe, channel) and panel pixels.
+///
+/// Channels are 0-based offsets into a universe's slot data (DMX slot 1 is channel 0).
+/// Universe numbers are the protocol's own (Art-Net Port-Address, sACN universe).
+public struct ChannelMap: Sendable {
+    public let width: Int
+    public let height: Int
+    public let format: PixelFormat
+    public let order: PixelOrder
+    public let settings: MappingSettings
+    /// Whole pixels carried by one universe.
+    public let pixelsPerUniverse: Int
+    /// Universes needed to carry every pixel.
+    public let universeCount: Int
+    /// Canvas byte offset of every pixel, in chain order.
+    private let chainToCanvasOffset: [Int32]
+
+    /// Builds the map; throws when the panel or mapping cannot work.
+    public init(width: Int, height: Int, format: PixelFormat, order: PixelOrder? = nil,
+                settings: MappingSettings) throws(ChannelMapError) {
+        guard width > 0, height > 0 else { throw .emptyPanel(width: width, height: height) }
+        guard width <= 16384, height <= 16384 else { throw .panelTooLarge(width: width, height: height) }
+        let bpp = format.bytesPerPixel
+        guard settings.channelsPerUniverse >= bpp, settings.channelsPerUniverse <= 512 else {
+            throw .channelsPerUniverse(settings.channelsPerUniverse, bytesPerPixel: bpp)
+        }
+        guard settings.startUniverse >= 0, settings.startUniverse <= 65535 else { throw .startUniverse(settings.startUniverse) }
+        self.width = width
+        self.height = height
+        self.format = format
+        self.order = order ?? .natural(format)
+        self.settings = settings
+        pixelsPerUniverse = settings.channelsPerUniverse / bpp
+        let pixels = width * height
+        universeCount = (pixels + pixelsPerUniverse - 1) / pixelsPerUniverse
+        var offsets = [Int32](repeating: 0, count: pixels)
+        for chain in 0..<pixels {
+            let (x, y) = ChannelMap.position(chain: chain, width: width, height: height, settings: settings)
+            offsets[chain] = Int32((y * width + x) * bpp)
+        }
+        chainToCanvasOffset = offsets
+    }
+
+    /// The universes this map covers, in order.
+    public var universes: Range<Int> { settings.startUniverse..<(settings.startUniverse + universeCount) }
+
+    /// The pixel at a position along the chain.
+    public func position(chain: Int) -> (x: Int, y: Int)? {
+        guard chain >= 0, chain < width * height else { return nil }
+        return ChannelMap.position(chain: chain, width: width, height: height, settings: settings)
+    }
+
+    /// The position along the chain of pixel (x, y).
+    public func chainIndex(x: Int, y: Int) -> Int? {
+        guard x >= 0, y >= 0, x < width, y < height else { return nil }
+        let row = settings.flipVertical ? height - 1 - y : y
+        var col = settings.flipHorizontal ? width - 1 - x : x
+        if settings.layout == .serpentine && row % 2 == 1 { col = width - 1 - col }
+        return row * width + col
+    }
+
+    /// Where the first channel of pixel (x, y) travels.
+    public func address(x: Int, y: Int) -> (universe: Int, channel: Int)? {
+        guard let chain = chainIndex(x: x, y: y) else { return nil }
+        return (settings.startUniverse + chain / pixelsPerUniverse, (chain % pixelsPerUniverse) * format.bytesPerPixel)
+    }
+
+    /// The pixel and canvas component a (universe, channel) lands on; nil for channels
+    /// beyond the used ones or universes outside the map.
+    public func pixel(universe: Int, channel: Int) -> (x: Int, y: Int, component: Int)? {
+        let u = universe - settings.startUniverse
+        guard u >= 0, u < universeCount, channel >= 0 else { return nil }
+        let bpp = format.bytesPerPixel
+        let inUniverse = channel / bpp
+        guard inUniverse < pixelsPerUniverse else { return nil }
+        let chain = u * pixelsPerUniverse + inUniverse
+        guard let (x, y) = position(chain: chain) else { return nil }
+        return (x, y, order.wireToCanvas[channel % bpp])
+    }
+
+    /// Channels a universe carries (whole pixels; the last universe may carry fewer).
+    public func channelCount(universe: Int) -> Int {
+        let u = universe - settings.startUniverse
+        guard u >= 0, u < universeCount else { return 0 }
+        let first = u * pixelsPerUniverse
+        return min(pixelsPerUniverse, width * height - first) * format.bytesPerPixel
+    }
+
+    /// Writes a universe's slot data into the canvas. Bytes past the used channels are
+    /// ignored; a short packet updates only the channels it carries.
+    public func apply(universe: Int, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
+        let u = universe - settings.startUniverse
+        guard u >= 0, u < universeCount, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
+        let bpp = format.bytesPerPixel
+        let firstChain = u * pixelsPerUniverse
+        let count = min(data.count, channelCount(universe: universe))
+        let wire = order.wireToCanvas
+        chainToCanvasOffset.withUnsafeBufferPointer { offsets in
+            canvas.bytes.withUnsafeMutableBufferPointer { out in
+                var channel = 0
+                var chain = firstChain
+                while channel < count {
+                    let base = Int(offsets[chain])
+                    var c = 0
+                    while c < bpp && channel < count {
+                        out[base + wire[c]] = data[channel]
+                        c += 1; channel += 1
+                    }
+                    chain += 1
+                }
+            }
+        }
+    }
+
+    /// Writes a universe's channel data taken from the canvas into `buffer` (replacing its
+    /// contents): `channelCount(universe:)` bytes.
+    public func extract(universe: Int, from canvas: Canvas, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        let u = universe - settings.startUniverse
+        guard u >= 0, u < universeCount, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
+        let bpp = format.bytesPerPixel
+        let firstChain = u * pixelsPerUniverse
+        let pixels = channelCount(universe: universe) / bpp
+        let wire = order.wireToCanvas
+        for p in 0..<pixels {
+            let base = Int(chainToCanvasOffset[firstChain + p])
+            for c in 0..<bpp { buffer.append(canvas.bytes[base + wire[c]]) }
+        }
+    }
+
+    static func position(chain: Int, width: Int, height: Int, settings: MappingSettings) -> (x: Int, y: Int) {
+        let row = chain / width
+        var col = chain % width
+        if settings.layout == .serpentine && row % 2 == 1 { col = width - 1 - col }
+        let x = settings.flipHorizontal ? width - 1 - col : col
+        let y = settings.flipVertical ? height - 1 - row : row
+        return (x, y)
+    }
+}
