@@ -1,0 +1,68 @@
+/// Encodes E1.31 packets into a caller-owned buffer (contents replaced, capacity reused).
+public enum E131Encoder {
+    static func root(_ out: inout [UInt8], vector: UInt32, cid: CID) {
+        out.removeAll(keepingCapacity: true)
+        out.appendU16BE(0x0010)
+        out.appendU16BE(0x0000)
+        out.append(contentsOf: E131.acnIdentifier)
+        out.appendU16BE(0)  // flags+length, patched by finish
+        out.appendU32BE(vector)
+        out.append(contentsOf: cid.bytes)
+    }
+
+    /// Fills in the flags+length fields at the given offsets from the final size.
+    static func finish(_ out: inout [UInt8], lengthFields: [Int]) {
+        for o in lengthFields { out.setU16BE(0x7000 | UInt16((out.count - o) & 0x0FFF), at: o) }
+    }
+
+    /// A data packet: up to 512 slots after `startCode`.
+    public static func data(into out: inout [UInt8], cid: CID, sourceName: String, priority: UInt8 = E131.defaultPriority,
+                            syncAddress: UInt16 = 0, sequence: UInt8, options: E131Options = [], universe: UInt16,
+                            startCode: UInt8 = 0, data: UnsafeRawBufferPointer) {
+        root(&out, vector: E131.rootVectorData, cid: cid)
+        out.appendU16BE(0)
+        out.appendU32BE(E131.framingVectorData)
+        out.appendFixedString(sourceName, size: 64)
+        out.append(priority)
+        out.appendU16BE(syncAddress)
+        out.append(sequence)
+        out.append(options.rawValue)
+        out.appendU16BE(universe)
+        out.appendU16BE(0)
+        out.append(0x02)
+        out.append(0xA1)
+        out.appendU16BE(0x0000)
+        out.appendU16BE(0x0001)
+        let n = min(data.count, 512)
+        out.appendU16BE(UInt16(n + 1))
+        out.append(startCode)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<n]))
+        finish(&out, lengthFields: [16, 38, 115])
+    }
+
+    /// A synchronization packet (49 bytes).
+    public static func sync(into out: inout [UInt8], cid: CID, sequence: UInt8, syncAddress: UInt16) {
+        root(&out, vector: E131.rootVectorExtended, cid: cid)
+        out.appendU16BE(0)
+        out.appendU32BE(E131.framingVectorSync)
+        out.append(sequence)
+        out.appendU16BE(syncAddress)
+        out.appendU16BE(0)
+        finish(&out, lengthFields: [16, 38])
+    }
+
+    /// One page of universe discovery (at most 512 universes, sorted by the caller).
+    public static func discovery(into out: inout [UInt8], cid: CID, sourceName: String, page: UInt8, lastPage: UInt8, universes: ArraySlice<UInt16>) {
+        root(&out, vector: E131.rootVectorExtended, cid: cid)
+        out.appendU16BE(0)
+        out.appendU32BE(E131.framingVectorDiscovery)
+        out.appendFixedString(sourceName, size: 64)
+        out.appendU32BE(0)
+        out.appendU16BE(0)
+        out.appendU32BE(E131.discoveryVectorUniverseList)
+        out.append(page)
+        out.append(lastPage)
+        for u in universes.prefix(512) { out.appendU16BE(u) }
+        finish(&out, lengthFields: [16, 38, 112])
+    }
+}
