@@ -133,11 +133,16 @@ public struct ChannelMap: Sendable {
     /// Writes a universe's slot data into the canvas. Bytes past the used channels are
     /// ignored; a short packet updates only the channels it carries.
     public func apply(universe: Int, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
-        let u = universe - settings.startUniverse
+        apply(universeIndex: universe - settings.startUniverse, data: data, to: &canvas)
+    }
+
+    /// Like `apply(universe:data:to:)`, with the universe counted from 0 along the chain
+    /// (for controllers whose ports were re-addressed at run time).
+    public func apply(universeIndex u: Int, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
         guard u >= 0, u < universeCount, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
         let bpp = format.bytesPerPixel
         let firstChain = u * pixelsPerUniverse
-        let count = min(data.count, channelCount(universe: universe))
+        let count = min(data.count, channelCount(universe: u + settings.startUniverse))
         let wire = order.wireToCanvas
         chainToCanvasOffset.withUnsafeBufferPointer { offsets in
             canvas.bytes.withUnsafeMutableBufferPointer { out in

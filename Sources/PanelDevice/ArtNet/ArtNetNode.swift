@@ -1,0 +1,376 @@
+import PanelCore
+import PanelWire
+
+/// How a node merges two sources on one port.
+public enum MergeMode: String, Sendable, CaseIterable {
+    /// Highest takes precedence, slot by slot (Art-Net's default).
+    case htp
+    /// Latest takes precedence: the last packet wins.
+    case ltp
+}
+
+/// Settings of an emulated Art-Net node.
+public struct ArtNetNodeSettings: Sendable {
+    public var name: String
+    public var map: ChannelMap
+    public var frame: FrameSettings
+    public var shortName: String
+    public var longName: String
+    public var merge: MergeMode
+    /// Drop packets that break a spec rule instead of acting on them.
+    public var strict: Bool
+    /// The node's own IPv4 address, reported in ArtPollReply.
+    public var nodeAddress: [UInt8]
+    public var mac: [UInt8]
+
+    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), shortName: String? = nil,
+                longName: String? = nil, merge: MergeMode = .htp, strict: Bool = false,
+                nodeAddress: [UInt8] = [127, 0, 0, 1], mac: [UInt8] = [0x02, 0x50, 0x53, 0x00, 0x00, 0x01]) {
+        self.name = name
+        self.map = map
+        self.frame = frame
+        self.shortName = shortName ?? String(name.prefix(17))
+        self.longName = longName ?? "PanelSim Art-Net node \(name)"
+        self.merge = merge
+        self.strict = strict
+        self.nodeAddress = nodeAddress
+        self.mac = mac
+    }
+}
+
+/// An emulated Art-Net 4 node: one output port per universe of its channel map.
+///
+/// - ArtDmx lands in the canvas by the frame rule; after an ArtSync the node holds data for
+///   the next ArtSync, and returns to immediate output after 4 s without one. ArtSync from an
+///   address that sends no ArtDmx, or while a port is merging, is ignored.
+/// - Two sources per port merge (HTP by default, LTP on request or by ArtAddress); a third is
+///   ignored and counted; a source silent for 10 s leaves.
+/// - Sequence numbers are tracked per source and port (0 = disabled).
+/// - ArtPoll gets one ArtPollReply per port (BindIndex 1, 2, …); ArtAddress renames the node,
+///   re-addresses ports and switches merge mode.
+public final class ArtNetNode: DeviceModel {
+    public static let syncTimeout = Timestamp(nanoseconds: 4_000_000_000)
+    public static let sourceTimeout = Timestamp(nanoseconds: 10_000_000_000)
+
+    public var name: String { settings.name }
+    public private(set) var settings: ArtNetNodeSettings
+    public private(set) var counters = DeviceCounters()
+    public var findings: [DeviceFinding] { findingLog.items }
+    public var malformedPackets: [MalformedPacket] { malformedLog.items }
+    public var multicastGroups: Set<String> { [] }
+    public var universes: [Int] { ports.map { Int($0.portAddress) } }
+
+    struct Source {
+        var id: PacketSource
+        var data: [UInt8]
+        var length: Int
+        var lastSeen: Timestamp
+        var sequence: UInt8?
+    }
+
+    struct Port {
+        var portAddress: UInt16
+        var merge: MergeMode
+        var sources: [Source] = []
+        var mergeBuffer = [UInt8](repeating: 0, count: 512)
+        var receivedData = false
+        var thirdSourceReported = false
+    }
+
+    private var ports: [Port]
+    private var portIndex: [UInt16: Int] = [:]
+    private var assembler: FrameAssembler
+    private var lastArtSync: Timestamp?
+    private var syncLossReported = true
+    private var output = DeviceOutput()
+    private var findingLog = BoundedLog<DeviceFinding>(limit: 1000)
+    private var malformedLog = BoundedLog<MalformedPacket>(limit: 1000)
+    private var firstPacket: Timestamp?
+    private var replyBuffer: [UInt8] = []
+
+    public init(settings: ArtNetNodeSettings) {
+        self.settings = settings
+        assembler = FrameAssembler(map: settings.map, settings: settings.frame)
+        ports = settings.map.universes.map { Port(portAddress: UInt16(truncatingIfNeeded: $0 & 0x7FFF), merge: settings.merge) }
+        rebuildIndex()
+    }
+
+    /// The canvas as the panel shows it now.
+    public var canvas: Canvas { assembler.canvas }
+
+    private func rebuildIndex() {
+        portIndex = [:]
+        for (i, p) in ports.enumerated() where portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
+        assembler.universeNumbers = ports.map { Int($0.portAddress) }
+    }
+
+    private func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
+
+    public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        if firstPacket == nil { firstPacket = time }
+        counters.packets += 1
+        counters.bytes += datagram.count
+        let message: ArtNetMessage
+        do {
+            message = try ArtNetDecoder.decode(datagram)
+        } catch {
+            counters.countMalformed(error.reason.rawValue)
+            malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+            return
+        }
+        switch message {
+        case .dmx(let dmx):
+            counters.count("artdmx")
+            if noteViolations(dmx.violations) { return }
+            handleDmx(dmx, from: source, at: time)
+        case .nzs(let nzs):
+            counters.count("artnzs")
+            _ = noteViolations(nzs.violations)
+            counters.count("nzs-not-level-data")
+        case .sync(let sync):
+            counters.count("artsync")
+            if noteViolations(sync.violations) { return }
+            handleSync(from: source, at: time)
+        case .poll(let poll):
+            counters.count("artpoll")
+            if noteViolations(poll.violations) { return }
+            answerPoll(poll, to: source)
+        case .pollReply:
+            counters.count("artpollreply")
+        case .address(let address):
+            counters.count("artaddress")
+            if noteViolations(address.violations) { return }
+            handleAddress(address, from: source, at: time)
+        case .unsupported(let op, let name):
+            counters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
+        }
+        collectFrames()
+    }
+
+    /// Counts violations; true when strict mode says to drop the packet.
+    private func noteViolations(_ v: ArtNetViolations) -> Bool {
+        guard !v.isEmpty else { return false }
+        counters.countViolations(v.ruleIDs)
+        if settings.strict {
+            counters.count("dropped-strict")
+            return true
+        }
+        return false
+    }
+
+    private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
+        guard let pi = portIndex[dmx.portAddress] else {
+            counters.count("universe-not-mapped")
+            return
+        }
+        expireSources(port: pi, at: now)
+        var port = ports[pi]
+        let si: Int
+        if let existing = port.sources.firstIndex(where: { $0.id == source }) {
+            si = existing
+        } else if port.sources.count < 2 {
+            port.sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
+            si = port.sources.count - 1
+            if port.sources.count == 2 {
+                counters.count("merge-started")
+                findingLog.append(DeviceFinding(time: seconds(now), kind: "merge", universe: Int(dmx.portAddress),
+                    message: "Art-Net universe \(dmx.portAddress) merges two sources (\(port.sources[0].id), \(source)) in \(port.merge.rawValue.uppercased()) mode"))
+            }
+        } else {
+            counters.count("third-source-ignored")
+            if !port.thirdSourceReported {
+                port.thirdSourceReported = true
+                findingLog.append(DeviceFinding(time: seconds(now), kind: "third-source", universe: Int(dmx.portAddress),
+                    message: "Art-Net universe \(dmx.portAddress): a third source \(source) is ignored while two already merge"))
+            }
+            ports[pi] = port
+            return
+        }
+        switch SequenceRule.artNet.judge(last: port.sources[si].sequence, new: dmx.sequence) {
+        case .duplicate:
+            counters.count("sequence-duplicate")
+            ports[pi] = port
+            return
+        case .outOfOrder:
+            counters.count("sequence-out-of-order")
+            ports[pi] = port
+            return
+        case .gap(let missing):
+            counters.count("sequence-gap")
+            counters.count("sequence-missing", missing)
+        case .first, .next, .disabled:
+            break
+        }
+        if dmx.sequence != 0 { port.sources[si].sequence = dmx.sequence }
+        port.sources[si].lastSeen = now
+        let n = dmx.data.count
+        port.sources[si].data.withUnsafeMutableBytes { dst in
+            if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        }
+        port.sources[si].length = max(port.sources[si].length, n)
+        port.receivedData = true
+
+        let frameSources = port.sources.map { FrameSource($0.id) }
+        let held = settings.frame.sync == .auto && isSyncMode(at: now)
+        if port.sources.count == 2 && port.merge == .htp {
+            let a = port.sources[0], b = port.sources[1]
+            let len = max(a.length, b.length)
+            for k in 0..<len { port.mergeBuffer[k] = max(a.data[k], b.data[k]) }
+            ports[pi] = port
+            ports[pi].mergeBuffer.withUnsafeBytes { buf in
+                assembler.stage(index: pi, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: frameSources, at: now, held: held)
+            }
+        } else {
+            // One source, or LTP: this packet's data is the output.
+            ports[pi] = port
+            assembler.stage(index: pi, data: dmx.data, sources: frameSources, at: now, held: held)
+        }
+    }
+
+    private func isSyncMode(at now: Timestamp) -> Bool {
+        guard let last = lastArtSync else { return false }
+        return now - last <= ArtNetNode.syncTimeout
+    }
+
+    private func handleSync(from source: PacketSource, at now: Timestamp) {
+        guard settings.frame.sync == .auto else {
+            counters.count("artsync-ignored-by-config")
+            return
+        }
+        let senders = ports.flatMap { $0.sources.map { $0.id.address } }
+        guard senders.contains(source.address) else {
+            counters.count("artsync-ignored-not-sender")
+            return
+        }
+        if ports.contains(where: { $0.sources.count > 1 }) {
+            counters.count("artsync-ignored-merging")
+            return
+        }
+        if lastArtSync == nil || !isSyncMode(at: now) {
+            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-start", universe: nil, message: "ArtSync from \(source): the node now holds ArtDmx until each ArtSync"))
+        }
+        lastArtSync = now
+        syncLossReported = false
+        assembler.sync(at: now)
+    }
+
+    private func expireSources(port pi: Int, at now: Timestamp) {
+        let before = ports[pi].sources.count
+        ports[pi].sources.removeAll { now - $0.lastSeen > ArtNetNode.sourceTimeout }
+        if ports[pi].sources.count < before {
+            counters.count("source-timeout", before - ports[pi].sources.count)
+            ports[pi].thirdSourceReported = false
+        }
+    }
+
+    public func tick(at now: Timestamp) {
+        if let last = lastArtSync, !syncLossReported, now - last > ArtNetNode.syncTimeout {
+            syncLossReported = true
+            counters.count("sync-lost")
+            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: nil, message: "no ArtSync for 4 s: the node went back to immediate output"))
+        }
+        for pi in ports.indices where !ports[pi].sources.isEmpty { expireSources(port: pi, at: now) }
+        assembler.tick(at: now)
+        collectFrames()
+    }
+
+    /// Ends the session: a pending incomplete frame is emitted torn.
+    public func finish(at now: Timestamp) {
+        assembler.finish(at: now)
+        collectFrames()
+    }
+
+    private func collectFrames() {
+        guard !assembler.events.isEmpty else { return }
+        for e in assembler.events {
+            counters.frames += 1
+            if e.torn { counters.torn += 1 }
+            output.frames.append(e)
+        }
+        assembler.events.removeAll(keepingCapacity: true)
+    }
+
+    public func takeOutput() -> DeviceOutput {
+        defer { output = DeviceOutput() }
+        return output
+    }
+
+    // MARK: ArtPoll and ArtAddress
+
+    /// The ArtPollReply for port `i` (BindIndex i + 1).
+    public func pollReply(port i: Int) -> ArtPollReply {
+        var r = ArtPollReply()
+        let pa = ports[i].portAddress
+        r.ipAddress = settings.nodeAddress
+        r.port = ArtNet.port
+        r.versionInfo = 1
+        r.netSwitch = UInt8((pa >> 8) & 0x7F)
+        r.subSwitch = UInt8((pa >> 4) & 0x0F)
+        r.oem = 0x00FF  // OemUnknown
+        r.status1 = 0xE0  // indicators normal, port-address programmed by network
+        r.estaManufacturer = 0x7FF0  // ESTA's prototype/experimental ID
+        r.shortName = settings.shortName
+        r.longName = settings.longName
+        r.nodeReport = "#0001 [\(String(counters.packets % 10000))] PanelSim emulated node"
+        r.numPorts = 1
+        r.portTypes = [0x80, 0, 0, 0]  // output, DMX512
+        r.goodOutputA = [ports[i].receivedData ? 0x80 : 0x00, 0, 0, 0]
+        if ports[i].merge == .ltp { r.goodOutputA[0] |= 0x02 }
+        if ports[i].sources.count > 1 { r.goodOutputA[0] |= 0x08 }
+        r.swOut = [UInt8(pa & 0x0F), 0, 0, 0]
+        r.style = 0  // StNode
+        r.mac = settings.mac
+        r.bindIp = settings.nodeAddress
+        r.bindIndex = UInt8(truncatingIfNeeded: i + 1)
+        r.status2 = 0x0E  // web config off, DHCP capable, 15-bit Port-Address, sACN capable
+        return r
+    }
+
+    private func answerPoll(_ poll: ArtPoll, to source: PacketSource) {
+        for i in ports.indices {
+            if poll.isTargeted, let top = poll.targetPortAddressTop, let bottom = poll.targetPortAddressBottom,
+               !(bottom...max(bottom, top)).contains(ports[i].portAddress) { continue }
+            ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: i))
+            output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
+        }
+        counters.count("artpollreply-sent", output.replies.count)
+    }
+
+    private func handleAddress(_ a: ArtAddress, from source: PacketSource, at now: Timestamp) {
+        if !a.shortName.isEmpty { settings.shortName = a.shortName }
+        if !a.longName.isEmpty { settings.longName = a.longName }
+        let pi = max(0, Int(a.bindIndex) - 1)
+        if pi < ports.count {
+            var pa = ports[pi].portAddress
+            let original = UInt16(truncatingIfNeeded: settings.map.settings.startUniverse + pi)
+            if a.netSwitch & 0x80 != 0 { pa = (pa & 0x00FF) | UInt16(a.netSwitch & 0x7F) << 8 } else if a.netSwitch == 0 { pa = (pa & 0x00FF) | (original & 0x7F00) }
+            if a.subSwitch & 0x80 != 0 { pa = (pa & 0x7F0F) | UInt16(a.subSwitch & 0x0F) << 4 } else if a.subSwitch == 0 { pa = (pa & 0x7F0F) | (original & 0x00F0) }
+            if a.swOut[0] & 0x80 != 0 { pa = (pa & 0x7FF0) | UInt16(a.swOut[0] & 0x0F) } else if a.swOut[0] == 0 { pa = (pa & 0x7FF0) | (original & 0x000F) }
+            if pa != ports[pi].portAddress {
+                counters.count("port-readdressed")
+                findingLog.append(DeviceFinding(time: seconds(now), kind: "readdressed", universe: Int(pa),
+                    message: "ArtAddress from \(source) moved port \(pi + 1) from universe \(ports[pi].portAddress) to \(pa)"))
+                ports[pi].portAddress = pa
+                rebuildIndex()
+            }
+        }
+        switch a.decodedCommand {
+        case .mergeLTP(let p): setMerge(.ltp, port: pi + p)
+        case .mergeHTP(let p): setMerge(.htp, port: pi + p)
+        case .cancelMerge:
+            for i in ports.indices where ports[i].sources.count > 1 { ports[i].sources.removeFirst() }
+        case .clearOutput(let p):
+            if pi + p < ports.count { ports[pi + p].sources.removeAll() }
+        case .none, .other:
+            break
+        }
+        ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: min(pi, max(0, ports.count - 1))))
+        output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
+    }
+
+    private func setMerge(_ mode: MergeMode, port: Int) {
+        guard port >= 0, port < ports.count else { return }
+        ports[port].merge = mode
+        counters.count("merge-mode-\(mode.rawValue)")
+    }
+}

@@ -1,0 +1,63 @@
+import PanelCore
+import PanelWire
+
+/// Sends frames as ArtDmx (a sequence counter per universe, 1...255) and optionally ArtSync.
+public struct ArtNetSender: FrameSender {
+    public let settings: SenderSettings
+    private var sequences: [UInt8]
+    private var channels: [UInt8] = []
+    private var packet: [UInt8] = []
+
+    public init(settings: SenderSettings) {
+        self.settings = settings
+        sequences = Array(repeating: 0, count: settings.map.universeCount)
+        channels.reserveCapacity(512)
+        packet.reserveCapacity(530)
+    }
+
+    public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
+        for (i, universe) in settings.map.universes.enumerated() {
+            settings.map.extract(universe: universe, from: canvas, into: &channels)
+            sequences[i] = sequences[i] == 255 ? 1 : sequences[i] + 1
+            channels.withUnsafeBytes { data in
+                ArtNetEncoder.dmx(into: &packet, sequence: sequences[i], portAddress: UInt16(truncatingIfNeeded: universe & 0x7FFF), data: data)
+            }
+            packet.withUnsafeBytes { emit($0, nil) }
+        }
+        if settings.sync {
+            ArtNetEncoder.sync(into: &packet)
+            packet.withUnsafeBytes { emit($0, nil) }
+        }
+    }
+
+    public mutating func encodeAnnouncements(emit: DatagramEmitter) {}
+    public var announcementInterval: Timestamp? { nil }
+    public mutating func encodeTermination(_ canvas: Canvas, emit: DatagramEmitter) {}
+}
+
+extension ProtocolPlugin {
+    /// Art-Net 4 on UDP 6454: PanelSim plays a node.
+    public static let artNet = ProtocolPlugin(
+        name: "artnet", displayName: "Art-Net 4", defaultPort: ArtNet.port, defaultStartUniverse: 0,
+        options: [
+            "short-name": "ArtPollReply ShortName (17 characters)",
+            "long-name": "ArtPollReply LongName (63 characters)",
+            "merge": "htp (default) or ltp: how two sources on one port merge",
+        ],
+        detect: { ArtNetDecoder.isArtNet($0) },
+        universeOf: { ArtNetDecoder.portAddress($0).map { Int($0) } },
+        makeDevice: { (s: ControllerSettings) throws(OptionError) -> DeviceModel in
+            var merge = MergeMode.htp
+            if let m = s.options["merge"] {
+                guard let parsed = MergeMode(rawValue: m.lowercased()) else { throw OptionError(key: "merge", "must be htp or ltp, not \"\(m)\"") }
+                merge = parsed
+            }
+            if let n = s.options["short-name"], n.utf8.count > 17 { throw OptionError(key: "short-name", "at most 17 bytes") }
+            if let n = s.options["long-name"], n.utf8.count > 63 { throw OptionError(key: "long-name", "at most 63 bytes") }
+            return ArtNetNode(settings: ArtNetNodeSettings(name: s.name, map: s.map, frame: s.frame, shortName: s.options["short-name"],
+                                                            longName: s.options["long-name"], merge: merge, strict: s.strict,
+                                                            nodeAddress: s.localAddress))
+        },
+        makeSender: { ArtNetSender(settings: $0) },
+        usesMulticast: false)
+}

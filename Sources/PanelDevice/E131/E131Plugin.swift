@@ -1,0 +1,81 @@
+import PanelCore
+import PanelWire
+
+/// Sends frames as E1.31 data packets (sequence per universe), optionally followed by a
+/// sync packet; universe discovery every 10 s; three stream-terminated packets at the end.
+public struct E131Sender: FrameSender {
+    public let settings: SenderSettings
+    private var sequences: [UInt8]
+    private var syncSequence: UInt8 = 0
+    private var channels: [UInt8] = []
+    private var packet: [UInt8] = []
+
+    public init(settings: SenderSettings) {
+        self.settings = settings
+        sequences = Array(repeating: 0, count: settings.map.universeCount)
+        channels.reserveCapacity(512)
+        packet.reserveCapacity(640)
+    }
+
+    private mutating func data(_ canvas: Canvas, options: E131Options, emit: DatagramEmitter) {
+        for (i, universe) in settings.map.universes.enumerated() {
+            let u16 = UInt16(truncatingIfNeeded: universe)
+            settings.map.extract(universe: universe, from: canvas, into: &channels)
+            sequences[i] &+= 1
+            channels.withUnsafeBytes { slots in
+                E131Encoder.data(into: &packet, cid: settings.cid, sourceName: settings.sourceName, priority: settings.priority,
+                                 syncAddress: settings.sync ? settings.syncUniverse : 0, sequence: sequences[i],
+                                 options: options, universe: u16, data: slots)
+            }
+            packet.withUnsafeBytes { emit($0, E131.multicastGroup(universe: u16)) }
+        }
+    }
+
+    public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
+        data(canvas, options: [], emit: emit)
+        if settings.sync {
+            syncSequence &+= 1
+            E131Encoder.sync(into: &packet, cid: settings.cid, sequence: syncSequence, syncAddress: settings.syncUniverse)
+            packet.withUnsafeBytes { emit($0, E131.multicastGroup(universe: settings.syncUniverse)) }
+        }
+    }
+
+    public mutating func encodeAnnouncements(emit: DatagramEmitter) {
+        let all = settings.map.universes.compactMap { UInt16(exactly: $0) }.sorted()
+        let pages = max(1, (all.count + 511) / 512)
+        for p in 0..<pages {
+            let slice = all[min(all.count, p * 512)..<min(all.count, (p + 1) * 512)]
+            E131Encoder.discovery(into: &packet, cid: settings.cid, sourceName: settings.sourceName,
+                                  page: UInt8(truncatingIfNeeded: p), lastPage: UInt8(truncatingIfNeeded: pages - 1), universes: slice)
+            packet.withUnsafeBytes { emit($0, E131.multicastGroup(universe: E131.discoveryUniverse)) }
+        }
+    }
+
+    public var announcementInterval: Timestamp? { Timestamp(nanoseconds: 10_000_000_000) }
+
+    public mutating func encodeTermination(_ canvas: Canvas, emit: DatagramEmitter) {
+        for _ in 0..<3 { data(canvas, options: .streamTerminated, emit: emit) }
+    }
+}
+
+extension ProtocolPlugin {
+    /// sACN (ANSI E1.31-2018) on UDP 5568, unicast and multicast: PanelSim plays a receiver.
+    public static let e131 = ProtocolPlugin(
+        name: "sacn", displayName: "sACN (E1.31)", defaultPort: E131.port, defaultStartUniverse: 1,
+        options: ["merge": "conflict (default: report equal-priority sources, keep the first) or htp (merge them)"],
+        detect: { E131Decoder.isE131($0) },
+        universeOf: { E131Decoder.dataUniverse($0).map { Int($0) } },
+        makeDevice: { (s: ControllerSettings) throws(OptionError) -> DeviceModel in
+            var merge = false
+            if let m = s.options["merge"] {
+                switch m.lowercased() {
+                case "htp": merge = true
+                case "conflict", "none": merge = false
+                default: throw OptionError(key: "merge", "must be conflict or htp, not \"\(m)\"")
+                }
+            }
+            return E131Receiver(settings: E131ReceiverSettings(name: s.name, map: s.map, frame: s.frame, mergeEqualPriority: merge, strict: s.strict))
+        },
+        makeSender: { E131Sender(settings: $0) },
+        usesMulticast: true)
+}

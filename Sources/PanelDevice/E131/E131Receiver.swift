@@ -1,0 +1,321 @@
+import PanelCore
+import PanelWire
+
+/// Settings of an emulated sACN (E1.31) receiver.
+public struct E131ReceiverSettings: Sendable {
+    public var name: String
+    public var map: ChannelMap
+    public var frame: FrameSettings
+    /// Merge equal-priority sources HTP instead of reporting them as a conflict only.
+    public var mergeEqualPriority: Bool
+    public var strict: Bool
+
+    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), mergeEqualPriority: Bool = false, strict: Bool = false) {
+        self.name = name
+        self.map = map
+        self.frame = frame
+        self.mergeEqualPriority = mergeEqualPriority
+        self.strict = strict
+    }
+}
+
+/// An emulated E1.31-2018 receiver.
+///
+/// Highest priority wins; equal priority from two sources is a conflict (counted and
+/// reported; the first source keeps the panel unless HTP merge is on). Packets not newer
+/// than the last (window −20) are dropped; a source is lost after 2.5 s; the first
+/// stream-terminated packet ends the source and its data is ignored; preview data is
+/// ignored; non-zero START codes are not level data. Data with a sync address is held
+/// for the sync packet on that address; when sync stops, Force_Synchronization 0 keeps
+/// holding and 1 reverts to immediate output. Universe discovery is listened to.
+public final class E131Receiver: DeviceModel {
+    public static let sourceTimeout = Timestamp(nanoseconds: 2_500_000_000)
+    public static let maxSourcesPerUniverse = 16
+
+    public var name: String { settings.name }
+    public let settings: E131ReceiverSettings
+    public private(set) var counters = DeviceCounters()
+    public var findings: [DeviceFinding] { findingLog.items }
+    public var malformedPackets: [MalformedPacket] { malformedLog.items }
+    public var universes: [Int] { Array(settings.map.universes) }
+    public var multicastGroups: Set<String> {
+        var groups = Set(settings.map.universes.compactMap { u in UInt16(exactly: u).map { E131.multicastGroup(universe: $0) } })
+        for a in syncState.keys { groups.insert(E131.multicastGroup(universe: a)) }
+        return groups
+    }
+    /// Sources heard in universe discovery: CID → (name, universes).
+    public private(set) var discovered: [String: DiscoveredSource] = [:]
+
+    public struct DiscoveredSource: Sendable, Codable, Equatable {
+        public var name: String
+        public var universes: [Int]
+    }
+
+    struct Source {
+        var cid: CID
+        var address: PacketSource
+        var name: String
+        var priority: UInt8
+        var lastSeen: Timestamp
+        var sequence: UInt8?
+        var data: [UInt8]
+        var length: Int
+        var frameSource: FrameSource { FrameSource(address: address.address, port: address.port, name: name, cid: cid.description) }
+    }
+
+    struct Universe {
+        var sources: [Source] = []
+        var winner: CID?
+        var inConflict = false
+        var mergeBuffer = [UInt8](repeating: 0, count: 512)
+    }
+
+    struct SyncState {
+        var lastSync: Timestamp?
+        var firstUse: Timestamp
+        var lossReported = false
+    }
+
+    private var universeState: [Universe]
+    private var index: [UInt16: Int] = [:]
+    private var syncState: [UInt16: SyncState] = [:]
+    private var assembler: FrameAssembler
+    private var output = DeviceOutput()
+    private var findingLog = BoundedLog<DeviceFinding>(limit: 1000)
+    private var malformedLog = BoundedLog<MalformedPacket>(limit: 1000)
+    private var firstPacket: Timestamp?
+
+    public init(settings: E131ReceiverSettings) {
+        self.settings = settings
+        assembler = FrameAssembler(map: settings.map, settings: settings.frame)
+        universeState = Array(repeating: Universe(), count: settings.map.universeCount)
+        for (i, u) in settings.map.universes.enumerated() { if let u16 = UInt16(exactly: u) { index[u16] = i } }
+    }
+
+    public var canvas: Canvas { assembler.canvas }
+
+    private func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
+
+    public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        if firstPacket == nil { firstPacket = time }
+        counters.packets += 1
+        counters.bytes += datagram.count
+        let message: E131Message
+        do {
+            message = try E131Decoder.decode(datagram)
+        } catch {
+            counters.countMalformed(error.reason.rawValue)
+            malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+            return
+        }
+        switch message {
+        case .data(let d):
+            counters.count("data")
+            if noteViolations(d.violations) { return }
+            handleData(d, from: source, at: time)
+        case .sync(let s):
+            counters.count("sync")
+            if noteViolations(s.violations) { return }
+            handleSync(s, at: time)
+        case .discovery(let d):
+            counters.count("discovery")
+            _ = noteViolations(d.violations)
+            var entry = discovered[d.cid.description] ?? DiscoveredSource(name: d.sourceName, universes: [])
+            entry.name = d.sourceName
+            entry.universes = Array(Set(entry.universes).union(d.universes.map { Int($0) })).sorted().prefix(64000).map { $0 }
+            if discovered.count < 1000 || discovered[d.cid.description] != nil { discovered[d.cid.description] = entry }
+        }
+        collectFrames()
+    }
+
+    private func noteViolations(_ v: E131Violations) -> Bool {
+        guard !v.isEmpty else { return false }
+        counters.countViolations(v.ruleIDs)
+        if settings.strict {
+            counters.count("dropped-strict")
+            return true
+        }
+        return false
+    }
+
+    private func handleData(_ d: E131Data, from address: PacketSource, at now: Timestamp) {
+        if d.options.contains(.preview) {
+            counters.count("preview-ignored")
+            return
+        }
+        guard let ui = index[d.universe] else {
+            counters.count("universe-not-mapped")
+            return
+        }
+        expireSources(ui, at: now)
+        var u = universeState[ui]
+        var si = u.sources.firstIndex { $0.cid == d.cid }
+        if let i = si {
+            switch SequenceRule.e131.judge(last: u.sources[i].sequence, new: d.sequence) {
+            case .duplicate:
+                counters.count("sequence-duplicate")
+                return
+            case .outOfOrder:
+                counters.count("sequence-out-of-order")
+                return
+            case .gap(let missing):
+                counters.count("sequence-gap")
+                counters.count("sequence-missing", missing)
+            case .first, .next, .disabled:
+                break
+            }
+        }
+        if d.options.contains(.streamTerminated) {
+            counters.count("stream-terminated")
+            if let i = si {
+                findingLog.append(DeviceFinding(time: seconds(now), kind: "stream-terminated", universe: Int(d.universe),
+                    message: "sACN source \"\(u.sources[i].name)\" (\(address)) ended universe \(d.universe) (stream terminated)"))
+                u.sources.remove(at: i)
+                if u.winner == d.cid { u.winner = nil }
+                updateConflict(&u, universe: d.universe, at: now)
+                universeState[ui] = u
+            }
+            return
+        }
+        if si == nil {
+            guard u.sources.count < E131Receiver.maxSourcesPerUniverse else {
+                counters.count("too-many-sources")
+                return
+            }
+            u.sources.append(Source(cid: d.cid, address: address, name: d.sourceName, priority: d.priority, lastSeen: now,
+                                    sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0))
+            si = u.sources.count - 1
+            counters.count("source-added")
+        }
+        guard let i = si else { return }
+        u.sources[i].sequence = d.sequence
+        u.sources[i].lastSeen = now
+        u.sources[i].address = address
+        if d.startCode != 0 {
+            counters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
+            universeState[ui] = u
+            return
+        }
+        if u.sources[i].priority != d.priority {
+            counters.count("priority-change")
+            u.sources[i].priority = d.priority
+        }
+        let n = d.data.count
+        u.sources[i].data.withUnsafeMutableBytes { dst in
+            if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        }
+        u.sources[i].length = n
+        updateConflict(&u, universe: d.universe, at: now)
+
+        let top = u.sources.map(\.priority).max() ?? 0
+        guard d.priority == top else {
+            counters.count("lower-priority-ignored")
+            universeState[ui] = u
+            return
+        }
+        let held = isHeld(d, at: now)
+        let tops = u.sources.filter { $0.priority == top }
+        if tops.count > 1 && settings.mergeEqualPriority {
+            let len = tops.map(\.length).max() ?? 0
+            for k in 0..<len { u.mergeBuffer[k] = tops.reduce(0) { max($0, $1.data[k]) } }
+            universeState[ui] = u
+            universeState[ui].mergeBuffer.withUnsafeBytes { buf in
+                assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops.map(\.frameSource), at: now, held: held)
+            }
+            return
+        }
+        if let w = u.winner, w != d.cid, tops.contains(where: { $0.cid == w }) {
+            counters.count("conflict-data-ignored")
+            universeState[ui] = u
+            return
+        }
+        u.winner = d.cid
+        let fs = u.sources[i].frameSource
+        universeState[ui] = u
+        assembler.stage(index: ui, data: d.data, sources: [fs], at: now, held: held)
+    }
+
+    private func isHeld(_ d: E131Data, at now: Timestamp) -> Bool {
+        guard settings.frame.sync == .auto, d.syncAddress != 0 else { return false }
+        var state = syncState[d.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
+        defer { syncState[d.syncAddress] = state }
+        let since = state.lastSync ?? state.firstUse
+        let lost = now - since > E131Receiver.sourceTimeout
+        if lost && !state.lossReported {
+            state.lossReported = true
+            counters.count("sync-lost")
+            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: Int(d.universe),
+                message: "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
+                    ? "Force_Synchronization is set, the receiver keeps holding data" : "the receiver reverts to immediate output")))
+        }
+        if lost && !d.options.contains(.forceSynchronization) { return false }
+        return true
+    }
+
+    private func handleSync(_ s: E131Sync, at now: Timestamp) {
+        guard settings.frame.sync == .auto else {
+            counters.count("sync-ignored-by-config")
+            return
+        }
+        var state = syncState[s.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
+        state.lastSync = now
+        state.lossReported = false
+        syncState[s.syncAddress] = state
+        assembler.sync(at: now)
+    }
+
+    private func updateConflict(_ u: inout Universe, universe: UInt16, at now: Timestamp) {
+        let top = u.sources.map(\.priority).max() ?? 0
+        let tops = u.sources.filter { $0.priority == top }
+        let conflict = tops.count > 1
+        if conflict && !u.inConflict {
+            counters.count("priority-conflict")
+            let names = tops.map { "\"\($0.name)\" (\($0.address))" }.joined(separator: ", ")
+            findingLog.append(DeviceFinding(time: seconds(now), kind: "conflict", universe: Int(universe),
+                message: "universe \(universe) receives from \(tops.count) sources at equal priority \(top) from \(Text.seconds(seconds(now))) s: \(names)"
+                    + (settings.mergeEqualPriority ? "; merged HTP" : ": the panel will flicker")))
+        }
+        u.inConflict = conflict
+    }
+
+    private func expireSources(_ ui: Int, at now: Timestamp) {
+        var u = universeState[ui]
+        let lost = u.sources.filter { now - $0.lastSeen > E131Receiver.sourceTimeout }
+        guard !lost.isEmpty else { return }
+        for s in lost {
+            counters.count("source-lost")
+            findingLog.append(DeviceFinding(time: seconds(now), kind: "source-lost", universe: settings.map.settings.startUniverse + ui,
+                message: "sACN source \"\(s.name)\" (\(s.address)) went silent on universe \(settings.map.settings.startUniverse + ui) for 2.5 s"))
+        }
+        u.sources.removeAll { now - $0.lastSeen > E131Receiver.sourceTimeout }
+        if let w = u.winner, !u.sources.contains(where: { $0.cid == w }) { u.winner = nil }
+        updateConflict(&u, universe: UInt16(truncatingIfNeeded: settings.map.settings.startUniverse + ui), at: now)
+        universeState[ui] = u
+    }
+
+    public func tick(at now: Timestamp) {
+        for ui in universeState.indices where !universeState[ui].sources.isEmpty { expireSources(ui, at: now) }
+        assembler.tick(at: now)
+        collectFrames()
+    }
+
+    public func finish(at now: Timestamp) {
+        assembler.finish(at: now)
+        collectFrames()
+    }
+
+    private func collectFrames() {
+        guard !assembler.events.isEmpty else { return }
+        for e in assembler.events {
+            counters.frames += 1
+            if e.torn { counters.torn += 1 }
+            output.frames.append(e)
+        }
+        assembler.events.removeAll(keepingCapacity: true)
+    }
+
+    public func takeOutput() -> DeviceOutput {
+        defer { output = DeviceOutput() }
+        return output
+    }
+}

@@ -1,0 +1,125 @@
+import PanelCore
+import PanelWire
+
+/// Where a packet came from (or a reply goes to) on the network.
+public struct PacketSource: Hashable, Sendable, CustomStringConvertible {
+    public var address: String
+    public var port: UInt16
+    public init(address: String, port: UInt16) { self.address = address; self.port = port }
+    public var description: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
+}
+
+/// A sender that contributed to a frame, as recorded in frames.jsonl.
+public struct FrameSource: Hashable, Sendable, Codable, Comparable {
+    public var address: String
+    public var port: UInt16
+    public var name: String?
+    public var cid: String?
+    public init(address: String, port: UInt16, name: String? = nil, cid: String? = nil) {
+        self.address = address; self.port = port; self.name = name; self.cid = cid
+    }
+    public init(_ s: PacketSource) { self.init(address: s.address, port: s.port) }
+    public static func < (a: FrameSource, b: FrameSource) -> Bool { (a.address, a.port) < (b.address, b.port) }
+}
+
+/// What the panel showed at one moment: emitted by a device model per the frame rule.
+public struct FrameEvent: Sendable {
+    /// 1-based, counting every frame event of this controller.
+    public var index: Int
+    public var time: Timestamp
+    public var canvas: Canvas
+    /// Protocol universe numbers (Art-Net Port-Address, sACN universe) that made the frame.
+    public var universes: [Int]
+    public var sources: [FrameSource]
+    /// The frame was incomplete when its timeout ran out.
+    public var torn: Bool
+    /// The frame was emitted on the sender's sync (ArtSync, E1.31 sync, DDP PUSH …).
+    public var synchronized: Bool
+}
+
+/// A datagram a device model wants sent (e.g. ArtPollReply to a poller).
+public struct DeviceReply: Sendable {
+    public var bytes: [UInt8]
+    public var destination: PacketSource
+}
+
+/// Counters every device model keeps; written to recording.json and reports.
+public struct DeviceCounters: Sendable, Codable, Equatable {
+    public var packets = 0
+    public var bytes = 0
+    public var frames = 0
+    public var torn = 0
+    /// Packets rejected by the decoder, by reason ("too-short", …).
+    public var malformed: [String: Int] = [:]
+    /// Spec rules broken by packets that still decoded, by rule ID.
+    public var violations: [String: Int] = [:]
+    /// Everything else worth counting, by name ("sequence-gap", "third-source-ignored" …).
+    public var events: [String: Int] = [:]
+
+    public init() {}
+    public mutating func count(_ event: String, _ n: Int = 1) { events[event, default: 0] += n }
+    public mutating func countMalformed(_ reason: String) { malformed[reason, default: 0] += 1 }
+    public mutating func countViolations(_ ids: [RuleID]) { for id in ids { violations[id.rawValue, default: 0] += 1 } }
+    public subscript(event: String) -> Int { events[event] ?? 0 }
+}
+
+/// A malformed packet kept for reports: which one, why, where.
+public struct MalformedPacket: Sendable, Codable, Equatable {
+    /// Seconds since the session's first packet.
+    public var time: Double
+    public var source: String
+    public var reason: String
+    public var offset: Int
+    public var detail: String
+}
+
+/// A noteworthy situation for a technician: two senders on one universe, lost sync …
+public struct DeviceFinding: Sendable, Codable, Equatable {
+    public var time: Double
+    public var kind: String
+    public var universe: Int?
+    public var message: String
+}
+
+/// An emulated controller: a sans-I/O state machine. Callers pass datagrams and the time;
+/// the model updates its state and collects frame events and replies in its outbox.
+/// It never reads a clock, opens a socket or touches a file.
+public protocol DeviceModel: AnyObject {
+    /// The controller's name (folder under the record directory).
+    var name: String { get }
+    /// Feed one datagram received at `time`.
+    func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp)
+    /// Let time pass: timeouts (torn frames, lost sources, sync loss) are checked here.
+    func tick(at time: Timestamp)
+    /// The session ends: a pending incomplete frame is emitted torn.
+    func finish(at time: Timestamp)
+    /// Frame events and replies produced since the last call.
+    func takeOutput() -> DeviceOutput
+    var counters: DeviceCounters { get }
+    /// Bounded lists for reports.
+    var findings: [DeviceFinding] { get }
+    var malformedPackets: [MalformedPacket] { get }
+    /// Universes (protocol numbering) this model listens to, for dispatch on a shared port.
+    var universes: [Int] { get }
+    /// Multicast groups the transport should join (e.g. sACN universes and sync addresses).
+    var multicastGroups: Set<String> { get }
+}
+
+/// What a model produced: frames to record and datagrams to send.
+public struct DeviceOutput: Sendable {
+    public var frames: [FrameEvent] = []
+    public var replies: [DeviceReply] = []
+    public init() {}
+    public var isEmpty: Bool { frames.isEmpty && replies.isEmpty }
+}
+
+/// Keeps at most `limit` items, counting the ones dropped: report lists stay bounded.
+public struct BoundedLog<Element: Sendable>: Sendable {
+    public private(set) var items: [Element] = []
+    public private(set) var dropped = 0
+    public let limit: Int
+    public init(limit: Int) { self.limit = limit }
+    public mutating func append(_ e: Element) {
+        if items.count < limit { items.append(e) } else { dropped += 1 }
+    }
+}

@@ -1,0 +1,27 @@
+/// What a packet's sequence number says relative to the last one from the same source.
+public enum SequenceVerdict: Equatable, Sendable {
+    case first, next, disabled
+    /// `missing` packets were skipped.
+    case gap(missing: Int)
+    case duplicate
+    /// Older than the last one accepted: a receiver drops it.
+    case outOfOrder
+}
+
+/// Sequence judgement with the receive window of E1.31 (a packet up to 20 behind the last
+/// is late, anything else is taken as new). Art-Net counts 1...255 and skips 0 (0 means
+/// sequencing is off); sACN counts 0...255.
+public enum SequenceRule: Sendable {
+    case artNet, e131
+
+    public func judge(last: UInt8?, new: UInt8) -> SequenceVerdict {
+        if self == .artNet && new == 0 { return .disabled }
+        guard let last = last, !(self == .artNet && last == 0) else { return .first }
+        let modulus = self == .artNet ? 255 : 256
+        let base = self == .artNet ? 1 : 0
+        let d = ((Int(new) - base) - (Int(last) - base) + modulus) % modulus
+        if d == 0 { return .duplicate }
+        if d >= modulus - 20 { return .outOfOrder }
+        return d == 1 ? .next : .gap(missing: d - 1)
+    }
+}

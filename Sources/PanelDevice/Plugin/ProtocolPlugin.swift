@@ -1,0 +1,81 @@
+import PanelCore
+import PanelWire
+
+/// The settings every controller has, whatever its protocol (the config's common keys).
+public struct ControllerSettings: Sendable {
+    public var name: String
+    public var map: ChannelMap
+    public var frame: FrameSettings
+    public var strict: Bool
+    /// The `options:` map, protocol-specific; validated by the plugin.
+    public var options: [String: String]
+    /// The controller's own IPv4 address, for protocols that report it (ArtPollReply).
+    public var localAddress: [UInt8]
+
+    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), strict: Bool = false,
+                options: [String: String] = [:], localAddress: [UInt8] = [127, 0, 0, 1]) {
+        self.name = name; self.map = map; self.frame = frame; self.strict = strict
+        self.options = options; self.localAddress = localAddress
+    }
+}
+
+/// An invalid protocol option, naming the key.
+public struct OptionError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+    public init(key: String, _ message: String) { self.key = key; self.message = message }
+    public var description: String { "options.\(key): \(message)" }
+}
+
+/// How a sender transmits: what the send loop needs besides the bytes.
+public struct SenderSettings: Sendable {
+    public var map: ChannelMap
+    /// Send the protocol's sync after each frame (ArtSync, E1.31 sync packet).
+    public var sync: Bool
+    public var sourceName: String
+    public var priority: UInt8
+    public var cid: CID
+    /// sACN synchronization address.
+    public var syncUniverse: UInt16
+
+    public init(map: ChannelMap, sync: Bool = false, sourceName: String = "PanelSim", priority: UInt8 = 100,
+                cid: CID = CID(high: 0x5061_6E65_6C53_696D, low: 0x0000_0000_0000_0001), syncUniverse: UInt16 = 63999) {
+        self.map = map; self.sync = sync; self.sourceName = sourceName; self.priority = priority
+        self.cid = cid; self.syncUniverse = syncUniverse
+    }
+}
+
+/// Receives each encoded datagram; `multicastGroup` is the group a multicast sender would
+/// address (nil for protocols that are unicast or broadcast only).
+public typealias DatagramEmitter = (_ datagram: UnsafeRawBufferPointer, _ multicastGroup: String?) -> Void
+
+/// Turns pictures into a protocol's datagrams (the send half of the pipeline).
+public protocol FrameSender {
+    /// The datagrams of one frame, in sending order (data, then sync if enabled).
+    mutating func encode(_ canvas: Canvas, emit: DatagramEmitter)
+    /// Datagrams sent every `announcementInterval` (e.g. sACN universe discovery).
+    mutating func encodeAnnouncements(emit: DatagramEmitter)
+    var announcementInterval: Timestamp? { get }
+    /// Datagrams that end a stream cleanly (e.g. sACN stream-terminated packets).
+    mutating func encodeTermination(_ canvas: Canvas, emit: DatagramEmitter)
+}
+
+/// Everything PanelSim knows about one protocol; serve, send, replay, check and stress
+/// find protocols only through these values.
+public struct ProtocolPlugin: Sendable {
+    /// Config name: "artnet", "sacn", …
+    public let name: String
+    public let displayName: String
+    public let defaultPort: UInt16
+    public let defaultStartUniverse: Int
+    /// Option keys the config's `options:` may hold for this protocol, with a line of help each.
+    public let options: [String: String]
+    /// Content detection: true when a datagram looks like this protocol.
+    public let detect: @Sendable (UnsafeRawBufferPointer) -> Bool
+    /// The universe a datagram is for, to dispatch a shared port; nil: every controller on the port.
+    public let universeOf: @Sendable (UnsafeRawBufferPointer) -> Int?
+    public let makeDevice: @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel
+    public let makeSender: @Sendable (SenderSettings) -> FrameSender
+    /// Whether the transport should join multicast groups the model names.
+    public let usesMulticast: Bool
+}
