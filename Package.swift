@@ -25,7 +25,7 @@ let package = Package(
         // The layers, each depending only on those below it (see ../shared/DESIGN.md).
         .target(name: "PanelCore"),
         .target(name: "PanelWire", dependencies: ["PanelCore"]),
-        .target(name: "PanelDevice", dependencies: ["PanelCore", "PanelWire"]),
+        .target(name: "PanelDevice", dependencies: ["PanelCore", "PanelWire"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PanelImage", dependencies: ["PanelCore", "CPNG", "CPNGShim"]),
         .target(name: "PanelCapture", dependencies: ["PanelCore", "CPCAP"]),
         .target(name: "PanelNet", dependencies: [

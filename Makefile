@@ -1,0 +1,95 @@
+# PanelSim — `make demo` runs the bundled default scenario, `make test` the whole test suite.
+# Both install what is missing first (Debian packages, the Python virtual environment).
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := .build/debug/panelsim
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver
+FUZZ_BUILD := .build-fuzz
+FUZZ_BIN := $(FUZZ_BUILD)/debug/panelsim-fuzz
+
+.PHONY: demo test deps venv build test-swift test-interop test-fuzz fuzz fuzz-build clean
+
+## The main job: emulated Art-Net and sACN controllers driven end to end; PNGs under demo-out/.
+demo: deps build
+	$(BIN) demo --out demo-out
+
+## Every test suite: Swift unit and end-to-end tests, real clients and tshark, fuzz smoke.
+test: deps venv build
+	@start=$$(date +%s)
+	$(MAKE) --no-print-directory test-swift
+	$(MAKE) --no-print-directory test-interop
+	$(MAKE) --no-print-directory test-fuzz
+	@echo "make test: all suites finished in $$(( $$(date +%s) - start )) s"
+
+## Installs the Debian packages the build and tests need (only those missing).
+deps:
+	@missing=""
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done
+	if [ -n "$$missing" ]; then
+	  echo "installing:$$missing"
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo
+	  $$SUDO apt-get update -qq
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null
+	fi
+
+## The Python virtual environment with the third-party clients the tests drive.
+venv: $(VENV)/.installed
+$(VENV)/.installed: Tests/Interop/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	touch $@
+
+build:
+	swift build --product panelsim 2>&1 | grep -v '^\[' || true
+	test -x $(BIN)
+
+test-swift:
+	@s=$$(date +%s)
+	swift build --build-tests 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write' || true
+	swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/swift-test.log | grep -Ev '^Test Case .* (started|passed)' 
+	echo "swift test: $$(( $$(date +%s) - s )) s"
+
+test-interop:
+	@s=$$(date +%s)
+	PANELSIM_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q Tests/Interop
+	echo "interop tests: $$(( $$(date +%s) - s )) s"
+
+## Replays the stored corpora, then runs each fuzz target briefly under AddressSanitizer.
+test-fuzz: fuzz-build
+	@s=$$(date +%s)
+	swift build --product panelsim-fuzz 2>&1 | grep -v '^\[' || true
+	for t in $(FUZZ_TARGETS); do
+	  .build/debug/panelsim-fuzz $$t Fuzz/corpus/$$t/* $$(ls Fuzz/regressions/$$t/* 2>/dev/null)
+	done
+	for t in $(FUZZ_TARGETS); do
+	  mkdir -p .build/fuzz-corpus/$$t
+	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
+	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E 'stat::(number_of_executed_units|new_units_added)|ERROR|crash|Done' | sed "s/^/$$t: /"
+	done
+	echo "fuzz smoke: $$(( $$(date +%s) - s )) s"
+
+fuzz-build:
+	swift build --scratch-path $(FUZZ_BUILD) --product panelsim-fuzz --sanitize=fuzzer \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -Ev "^\[|warning: Cannot export" || true
+	test -x $(FUZZ_BIN)
+
+## Runs every fuzz target for FUZZ_SECONDS under AddressSanitizer and reports coverage.
+fuzz: deps fuzz-build
+	for t in $(FUZZ_TARGETS); do
+	  mkdir -p .build/fuzz-corpus/$$t Fuzz/findings/$$t
+	  echo "== $$t for $(FUZZ_SECONDS) s"
+	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
+	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/findings/$$t/ .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E '^#[0-9]+.*(DONE|pulse)|cov:|stat::|ERROR' | tail -4
+	done
+
+clean:
+	rm -rf .build $(FUZZ_BUILD) $(VENV) demo-out

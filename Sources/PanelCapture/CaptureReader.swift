@@ -1,0 +1,141 @@
+import CPCAP
+import PanelCore
+
+/// One record of a capture file, copied out of libpcap's buffer.
+public struct CapturedFrame: Sendable {
+    /// 1-based position of the record in the file.
+    public var recordNumber: Int
+    /// Capture time, nanoseconds since the Unix epoch.
+    public var time: Timestamp
+    /// The DLT link type libpcap reports for the file (see `LinkLayer`).
+    public var linkType: Int32
+    /// Bytes present in the file for this record (`bytes.count`).
+    public var capturedLength: Int
+    /// Length of the packet on the wire; larger than `capturedLength` when the snapshot
+    /// length cut it.
+    public var originalLength: Int
+    /// The captured bytes, starting with the link-layer header.
+    public var bytes: [UInt8]
+
+    public init(recordNumber: Int, time: Timestamp, linkType: Int32, originalLength: Int? = nil, bytes: [UInt8]) {
+        self.recordNumber = recordNumber
+        self.time = time
+        self.linkType = linkType
+        self.capturedLength = bytes.count
+        self.originalLength = originalLength ?? bytes.count
+        self.bytes = bytes
+    }
+
+    /// True when the snapshot length cut the packet.
+    public var isTruncated: Bool { capturedLength < originalLength }
+}
+
+/// Reads pcap and pcapng files through libpcap with nanosecond timestamps.
+///
+/// libpcap gives a pcapng file one link type, that of its first interface. A pcapng
+/// file whose interfaces have different link types reads up to the first block of an
+/// interface with another type; `next()` then throws (libpcap: "an interface has a type
+/// N different from the type of the first interface"). Interfaces of the same link type
+/// read fine, but libpcap does not say which interface a record came from.
+///
+/// Not thread-safe: use one reader from one thread at a time.
+public final class CaptureReader {
+    /// The file being read.
+    public let path: String
+    /// The DLT link type of the file (of its first interface for pcapng).
+    public let linkType: Int32
+    /// The file's snapshot length.
+    public let snapshotLength: Int
+    /// Records returned so far.
+    public private(set) var recordsRead: Int = 0
+
+    private var handle: OpaquePointer?
+    private var finished = false
+    private var stickyError: CaptureError?
+
+    /// Opens a pcap or pcapng file. Throws a `CaptureError` naming the file when it
+    /// cannot be opened or is not a capture file.
+    public init(path: String) throws(CaptureError) {
+        self.path = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
+            pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), buffer.baseAddress)
+        }
+        guard let opened else {
+            let message = errbuf.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress.map { String(cString: $0) } ?? ""
+            }
+            throw CaptureError(kind: .open, path: path,
+                               message: message.isEmpty ? "cannot open capture file" : message)
+        }
+        handle = opened
+        linkType = pcap_datalink(opened)
+        snapshotLength = Int(pcap_snapshot(opened))
+    }
+
+    deinit {
+        if let handle { pcap_close(handle) }
+    }
+
+    /// The file's link layer as PanelCapture classifies it.
+    public var linkLayer: LinkLayer { LinkLayer(linkType: linkType) }
+
+    /// The next record, or nil at the end of the file. A truncated or corrupt record
+    /// throws a `CaptureError` naming its record number; after that every call throws
+    /// the same error (the file cannot be resynchronised).
+    public func next() throws(CaptureError) -> CapturedFrame? {
+        if let stickyError { throw stickyError }
+        guard !finished, let handle else { return nil }
+        let recordNumber = recordsRead + 1
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let status = pcap_next_ex(handle, &header, &data)
+        switch status {
+        case 1:
+            guard let header, let data else {
+                throw fail(recordNumber, "libpcap returned a record without header or data")
+            }
+            let captured = Int(header.pointee.caplen)
+            let original = Int(header.pointee.len)
+            let bytes = Array(UnsafeBufferPointer(start: data, count: captured))
+            recordsRead = recordNumber
+            return CapturedFrame(recordNumber: recordNumber,
+                                 time: Self.timestamp(header.pointee.ts),
+                                 linkType: linkType,
+                                 originalLength: max(original, captured),
+                                 bytes: bytes)
+        case PCAP_ERROR_BREAK:  // -2: end of file
+            finished = true
+            return nil
+        default:
+            let message = pcap_geterr(handle).map { String(cString: $0) } ?? ""
+            throw fail(recordNumber, message.isEmpty ? "pcap_next_ex failed (\(status))" : message)
+        }
+    }
+
+    /// Reads every remaining record. On damage, throws after handing over nothing; use
+    /// `next()` in a loop to keep the records before the damage.
+    public func readAll() throws(CaptureError) -> [CapturedFrame] {
+        var frames: [CapturedFrame] = []
+        while let frame = try next() { frames.append(frame) }
+        return frames
+    }
+
+    private func fail(_ recordNumber: Int, _ message: String) -> CaptureError {
+        let error = CaptureError(kind: .read, path: path, recordNumber: recordNumber, message: message)
+        stickyError = error
+        return error
+    }
+
+    /// With nanosecond precision libpcap puts nanoseconds in `tv_usec`. Saturates
+    /// instead of trapping on absurd pcapng timestamps.
+    static func timestamp(_ ts: timeval) -> Timestamp {
+        let seconds = Int64(ts.tv_sec)
+        let fraction = Int64(ts.tv_usec)
+        let (scaled, overflow1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow1 { return Timestamp(nanoseconds: seconds < 0 ? .min : .max) }
+        let (sum, overflow2) = scaled.addingReportingOverflow(fraction)
+        if overflow2 { return Timestamp(nanoseconds: fraction < 0 ? .min : .max) }
+        return Timestamp(nanoseconds: sum)
+    }
+}

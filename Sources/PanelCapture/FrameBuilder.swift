@@ -1,0 +1,126 @@
+/// Synthesizes link, IP and UDP headers for `PcapWriter.writeUDP` (and for tests).
+enum FrameBuilder {
+    /// Largest UDP payload in one IPv4 datagram: 65535 − 20 (IPv4) − 8 (UDP).
+    static let maxIPv4UDPPayload = 65_507
+    /// Largest UDP payload in one IPv6 packet without a jumbogram: 65535 − 8 (UDP).
+    static let maxIPv6UDPPayload = 65_527
+
+    /// IPv4 header (no options, DF clear, TTL 64, header checksum) + UDP header (with
+    /// checksum) + payload. The caller has checked `payload.count <= maxIPv4UDPPayload`.
+    static func ipv4UDP<C: Collection>(source: [UInt8], sourcePort: UInt16,
+                                       destination: [UInt8], destinationPort: UInt16,
+                                       identification: UInt16, payload: C) -> [UInt8] where C.Element == UInt8 {
+        let udpLength = 8 + payload.count
+        let totalLength = 20 + udpLength
+        var packet: [UInt8] = []
+        packet.reserveCapacity(totalLength)
+        packet += [0x45, 0x00]
+        append16(&packet, UInt16(truncatingIfNeeded: totalLength))
+        append16(&packet, identification)
+        packet += [0x00, 0x00, 64, 17, 0x00, 0x00]  // flags/offset 0, TTL 64, UDP, checksum
+        packet += source
+        packet += destination
+        let headerChecksum = checksum(packet[0..<20])
+        packet[10] = UInt8(headerChecksum >> 8)
+        packet[11] = UInt8(headerChecksum & 0xFF)
+
+        let udpStart = packet.count
+        append16(&packet, sourcePort)
+        append16(&packet, destinationPort)
+        append16(&packet, UInt16(truncatingIfNeeded: udpLength))
+        append16(&packet, 0)
+        packet.append(contentsOf: payload)
+        var pseudo = source + destination
+        pseudo += [0, 17]
+        append16(&pseudo, UInt16(truncatingIfNeeded: udpLength))
+        let checksumValue = udpChecksum(packet[udpStart...], pseudoHeader: pseudo)
+        packet[udpStart + 6] = UInt8(checksumValue >> 8)
+        packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
+        return packet
+    }
+
+    /// IPv6 header (hop limit 64) + UDP header (checksum, mandatory for IPv6) + payload.
+    /// The caller has checked `payload.count <= maxIPv6UDPPayload`.
+    static func ipv6UDP<C: Collection>(source: [UInt8], sourcePort: UInt16,
+                                       destination: [UInt8], destinationPort: UInt16,
+                                       payload: C) -> [UInt8] where C.Element == UInt8 {
+        let udpLength = 8 + payload.count
+        var packet: [UInt8] = [0x60, 0, 0, 0]
+        packet.reserveCapacity(40 + udpLength)
+        append16(&packet, UInt16(truncatingIfNeeded: udpLength))
+        packet += [17, 64]
+        packet += source
+        packet += destination
+        let udpStart = packet.count
+        append16(&packet, sourcePort)
+        append16(&packet, destinationPort)
+        append16(&packet, UInt16(truncatingIfNeeded: udpLength))
+        append16(&packet, 0)
+        packet.append(contentsOf: payload)
+        var pseudo = source + destination
+        pseudo += [0, 0]
+        append16(&pseudo, UInt16(truncatingIfNeeded: udpLength))
+        pseudo += [0, 0, 0, 17]
+        let checksumValue = udpChecksum(packet[udpStart...], pseudoHeader: pseudo)
+        packet[udpStart + 6] = UInt8(checksumValue >> 8)
+        packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
+        return packet
+    }
+
+    /// Ethernet II header + payload.
+    static func ethernet(destination: MACAddress, source: MACAddress, etherType: UInt16, payload: [UInt8]) -> [UInt8] {
+        var frame = destination.octets + source.octets
+        frame.reserveCapacity(14 + payload.count)
+        append16(&frame, etherType)
+        frame += payload
+        return frame
+    }
+
+    /// A locally administered MAC for an IP address: multicast and broadcast addresses get
+    /// their standard group MACs, unicast ones 02:00 followed by the address's last 4 bytes,
+    /// so every host in a synthesized capture has its own MAC.
+    static func mac(forIP address: [UInt8]) -> MACAddress {
+        if address.count == 4 {
+            if address == [255, 255, 255, 255] { return .broadcast }
+            if address[0] & 0xF0 == 0xE0 {  // 224.0.0.0/4 → 01:00:5e + low 23 bits
+                return MACAddress(octets: [0x01, 0x00, 0x5E, address[1] & 0x7F, address[2], address[3]]) ?? .broadcast
+            }
+        } else if address.count == 16, address[0] == 0xFF {  // ff00::/8 → 33:33 + low 32 bits
+            return MACAddress(octets: [0x33, 0x33] + address.suffix(4)) ?? .broadcast
+        }
+        return MACAddress(octets: [0x02, 0x00] + address.suffix(4)) ?? .broadcast
+    }
+
+    static func append16(_ bytes: inout [UInt8], _ value: UInt16) {
+        bytes.append(UInt8(value >> 8))
+        bytes.append(UInt8(value & 0xFF))
+    }
+
+    /// One's-complement sum of 16-bit big-endian words (odd byte padded with zero). The
+    /// inputs are at most 64 KiB, so a UInt64 accumulator cannot overflow.
+    static func sum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var total: UInt64 = 0
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let high = UInt64(bytes[index]) << 8
+            let next = bytes.index(after: index)
+            let low = next < bytes.endIndex ? UInt64(bytes[next]) : 0
+            total += high | low
+            index = next < bytes.endIndex ? bytes.index(after: next) : next
+        }
+        return total
+    }
+
+    /// The Internet checksum of `bytes` (plus a pre-summed pseudo-header).
+    static func checksum(_ bytes: ArraySlice<UInt8>, seed: UInt64 = 0) -> UInt16 {
+        var total = seed + sum(bytes)
+        while total > 0xFFFF { total = (total & 0xFFFF) + (total >> 16) }
+        return ~UInt16(truncatingIfNeeded: total)
+    }
+
+    /// The UDP checksum: a computed 0 is sent as 0xFFFF (0 means "no checksum", RFC 768).
+    static func udpChecksum(_ bytes: ArraySlice<UInt8>, pseudoHeader: [UInt8]) -> UInt16 {
+        let value = checksum(bytes, seed: sum(pseudoHeader[...]))
+        return value == 0 ? 0xFFFF : value
+    }
+}

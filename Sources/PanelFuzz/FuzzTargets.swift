@@ -1,0 +1,58 @@
+import PanelCore
+import PanelDevice
+import PanelWire
+
+/// Every fuzz target, by name. A target must never crash, trap or grow memory without bound
+/// whatever the bytes are.
+enum FuzzTargets {
+    static let all: [String: (UnsafeRawBufferPointer) -> Void] = [
+        "artnet-decode": artNetDecode,
+        "sacn-decode": e131Decode,
+        "artnet-node": artNetNode,
+        "sacn-receiver": e131Receiver,
+    ]
+
+    static func artNetDecode(_ b: UnsafeRawBufferPointer) {
+        if case .dmx(let d)? = try? ArtNetDecoder.decode(b) { _ = d.data.reduce(0, &+) }
+        _ = ArtNetDecoder.portAddress(b)
+    }
+
+    static func e131Decode(_ b: UnsafeRawBufferPointer) {
+        if case .data(let d)? = try? E131Decoder.decode(b) { _ = d.data.reduce(0, &+); _ = d.sourceName }
+        _ = E131Decoder.dataUniverse(b)
+        _ = E131Decoder.syncAddress(b)
+    }
+
+    /// The input is split into datagrams by a 2-byte length prefix; each one is fed to a
+    /// small node with the time advancing, so state machines are fuzzed, not only decoders.
+    static func feed(_ b: UnsafeRawBufferPointer, into model: DeviceModel) {
+        var offset = 0
+        var t: Int64 = 0
+        while offset + 2 <= b.count {
+            let n = Int(b[offset]) << 8 | Int(b[offset + 1])
+            let start = offset + 2
+            let end = min(b.count, start + n)
+            let port = UInt16(truncatingIfNeeded: n & 3)
+            model.receive(UnsafeRawBufferPointer(rebasing: b[start..<end]), from: PacketSource(address: "10.0.0.\(port)", port: 6454 + port), at: Timestamp(nanoseconds: t))
+            t += Int64(n) * 1_000_000
+            model.tick(at: Timestamp(nanoseconds: t))
+            _ = model.takeOutput()
+            offset = end
+        }
+        model.finish(at: Timestamp(nanoseconds: t + 1))
+        _ = model.takeOutput()
+    }
+
+    static let smallMap: ChannelMap? = try? ChannelMap(width: 8, height: 4, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 24))
+    static let smallSACNMap: ChannelMap? = try? ChannelMap(width: 8, height: 4, format: .rgb, settings: MappingSettings(startUniverse: 1, channelsPerUniverse: 24))
+
+    static func artNetNode(_ b: UnsafeRawBufferPointer) {
+        guard let map = smallMap else { return }
+        feed(b, into: ArtNetNode(settings: ArtNetNodeSettings(name: "fuzz", map: map)))
+    }
+
+    static func e131Receiver(_ b: UnsafeRawBufferPointer) {
+        guard let map = smallSACNMap else { return }
+        feed(b, into: E131Receiver(settings: E131ReceiverSettings(name: "fuzz", map: map)))
+    }
+}

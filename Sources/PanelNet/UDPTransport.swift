@@ -1,0 +1,198 @@
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to open a UDP socket for a controller (serve) or a sender (send).
+public struct UDPOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// Socket receive buffer to ask for; as root SO_RCVBUFFORCE passes net.core.rmem_max.
+    public var receiveBufferBytes: Int
+    /// Interface to join multicast groups on and to send multicast from (never the default route).
+    public var multicastInterface: String?
+    /// Datagrams read per system call (recvmmsg).
+    public var vectorReadCount: Int
+
+    public init(host: String, port: Int, receiveBufferBytes: Int = 16 << 20, multicastInterface: String? = nil, vectorReadCount: Int = 64) {
+        self.host = host; self.port = port; self.receiveBufferBytes = receiveBufferBytes
+        self.multicastInterface = multicastInterface; self.vectorReadCount = vectorReadCount
+    }
+}
+
+/// Why a transport could not start: names the address and the system's reason.
+public struct TransportError: Error, CustomStringConvertible, Sendable {
+    public var what: String
+    public var reason: String
+    public init(_ what: String, _ reason: String) { self.what = what; self.reason = reason }
+    public var description: String { "\(what): \(reason)" }
+}
+
+/// The largest datagram PanelSim reads whole; longer ones are cut (and the protocol's
+/// decoder rejects them by their own length fields).
+public let maximumDatagramSize = 9216
+
+/// A bound UDP socket on SwiftNIO. Received datagrams go to the handler given at bind time,
+/// on the socket's event loop; `onBatchEnd` runs after each read burst, which is where the
+/// caller flushes replies and frame events.
+public final class UDPEndpoint: @unchecked Sendable {
+    public let channel: Channel
+    public let options: UDPOptions
+    /// The receive buffer the kernel granted (bytes).
+    public let receiveBufferBytes: Int
+    private let interface: NIONetworkDevice?
+
+    init(channel: Channel, options: UDPOptions, receiveBufferBytes: Int, interface: NIONetworkDevice?) {
+        self.channel = channel
+        self.options = options
+        self.receiveBufferBytes = receiveBufferBytes
+        self.interface = interface
+    }
+
+    /// The address the socket is bound to (port 0 resolved to the real port).
+    public var localHost: String { channel.localAddress?.ipAddress ?? options.host }
+    public var localPort: Int { channel.localAddress?.port ?? options.port }
+
+    /// Opens and binds the socket.
+    public static func bind(group: EventLoopGroup, options: UDPOptions,
+                            onDatagram: @escaping (ByteBuffer, SocketAddress) -> Void,
+                            onBatchEnd: @escaping () -> Void = {}) async throws -> UDPEndpoint {
+        var device: NIONetworkDevice? = nil
+        if let name = options.multicastInterface {
+            let devices = try System.enumerateDevices()
+            guard let d = devices.first(where: { $0.name == name && $0.address?.protocol == .inet }) ?? devices.first(where: { $0.name == name }) else {
+                throw TransportError("interface \(name)", "no such network interface (have: \(Set(devices.map(\.name)).sorted().joined(separator: ", ")))")
+            }
+            device = d
+        }
+        let handler = DatagramHandler(onDatagram: onDatagram, onBatchEnd: onBatchEnd)
+        let count = max(1, options.vectorReadCount)
+        let bootstrap = DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: count)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: count * maximumDatagramSize))
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+        let channel: Channel
+        do {
+            channel = try await bootstrap.bind(host: options.host, port: options.port).get()
+        } catch {
+            throw TransportError("UDP \(options.host):\(options.port)", "cannot bind: \(error)")
+        }
+        // SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN) first, then the capped SO_RCVBUF.
+        let forced = try? await channel.setOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(33)), value: SocketOptionValue(options.receiveBufferBytes)).get()
+        if forced == nil {
+            _ = try? await channel.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(options.receiveBufferBytes)).get()
+        }
+        let granted = (try? await channel.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) } ?? 0
+        if let d = device, let address = d.address {
+            // Multicast we send leaves only through the named interface.
+            if case .v4(let v4) = address {
+                let raw = v4.address.sin_addr.s_addr
+                // IP_MULTICAST_IF takes an in_addr, which is the size of an int on Linux.
+                _ = try? await channel.setOption(.ipOption(.ip_multicast_if), value: SocketOptionValue(Int32(bitPattern: raw))).get()
+            }
+            _ = try? await channel.setOption(.ipOption(.ip_multicast_loop), value: 1).get()
+        }
+        return UDPEndpoint(channel: channel, options: options, receiveBufferBytes: granted, interface: device)
+    }
+
+    /// Joins a multicast group on the configured interface (no-op without one).
+    public func join(group: String) async throws {
+        guard let device = interface else { return }
+        guard let mc = channel as? MulticastChannel else { throw TransportError("multicast \(group)", "socket cannot join groups") }
+        let address = try SocketAddress(ipAddress: group, port: 0)
+        try await mc.joinGroup(address, device: device).get()
+    }
+
+    /// Queues a datagram; call on the event loop. `flush()` sends queued datagrams (sendmmsg).
+    public func write(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+    }
+
+    public func flush() { channel.flush() }
+
+    public var isWritable: Bool { channel.isWritable }
+
+    public func close() async {
+        try? await channel.close().get()
+    }
+
+    /// Datagrams the kernel dropped on this socket for lack of buffer space, from
+    /// /proc/net/udp (nil where unavailable).
+    public func kernelDrops() -> Int? {
+        KernelCounters.socketDrops(localPort: localPort)
+    }
+}
+
+/// Kernel statistics read from /proc (Linux).
+public enum KernelCounters {
+    /// The `drops` column of /proc/net/udp and /proc/net/udp6 for sockets on a local port.
+    public static func socketDrops(localPort: Int) -> Int? {
+        var total: Int? = nil
+        let portHex = String(localPort, radix: 16, uppercase: true)
+        let suffix = ":" + String(repeating: "0", count: max(0, 4 - portHex.count)) + portHex
+        for path in ["/proc/net/udp", "/proc/net/udp6"] {
+            guard let text = readFile(path) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let cols = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard cols.count >= 13, cols[1].hasSuffix(suffix), let drops = Int(cols[cols.count - 1]) else { continue }
+                total = (total ?? 0) + drops
+            }
+        }
+        return total
+    }
+
+    /// UDP RcvbufErrors from /proc/net/snmp (system-wide).
+    public static func udpReceiveBufferErrors() -> Int? {
+        guard let text = readFile("/proc/net/snmp") else { return nil }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+        guard lines.count >= 2 else { return nil }
+        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
+        guard let i = names.firstIndex(of: "RcvbufErrors"), i < values.count else { return nil }
+        return Int(values[i])
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, 65536, f) }
+            if n <= 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > 64 << 20 { break }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let onDatagram: (ByteBuffer, SocketAddress) -> Void
+    let onBatchEnd: () -> Void
+
+    init(onDatagram: @escaping (ByteBuffer, SocketAddress) -> Void, onBatchEnd: @escaping () -> Void) {
+        self.onDatagram = onDatagram
+        self.onBatchEnd = onBatchEnd
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        onDatagram(envelope.data, envelope.remoteAddress)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        onBatchEnd()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A datagram socket error (e.g. ICMP port unreachable on a reply) is not fatal.
+    }
+}

@@ -1,0 +1,358 @@
+import PanelCore
+import PanelDevice
+import Yams
+
+/// A bad config file or flag value: names the file, line, key and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var message: String
+    public init(file: String, line: Int?, key: String, _ message: String) {
+        self.file = file; self.line = line; self.key = key; self.message = message
+    }
+    public var description: String {
+        let place = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
+    }
+}
+
+/// Where a controller listens.
+public enum TransportConfig: Equatable, Sendable {
+    case udp(host: String, port: Int)
+    case tcp(host: String, port: Int)
+    case serial(link: String?, baud: Int)
+    case interface(String)
+}
+
+/// One controller of the config file (DESIGN.md, "Configuration and recording").
+public struct ControllerConfig: Sendable {
+    public var name: String
+    public var plugin: ProtocolPlugin
+    public var transport: TransportConfig
+    /// sACN: join the universes' multicast groups on `interface`.
+    public var multicast: Bool
+    public var interface: String?
+    public var width: Int
+    public var height: Int
+    public var pixel: PixelFormat
+    public var order: PixelOrder
+    public var mapping: MappingSettings
+    public var frame: FrameSettings
+    public var options: [String: String]
+    /// Line of the controller's entry in the config file, for later error messages.
+    public var line: Int?
+
+    /// The channel map built from panel and mapping (validated when the config loads).
+    public func channelMap() throws(ChannelMapError) -> ChannelMap {
+        try ChannelMap(width: width, height: height, format: pixel, order: order, settings: mapping)
+    }
+
+    /// A JSON-ready echo of this configuration, for recording.json.
+    public var summary: [String: JSONValue] {
+        var t: [String: JSONValue] = [:]
+        switch transport {
+        case let .udp(h, p): t["udp"] = .string("\(h):\(p)")
+        case let .tcp(h, p): t["tcp"] = .string("\(h):\(p)")
+        case let .serial(link, baud): t["serial"] = .string(link ?? "pty"); t["baud"] = .int(baud)
+        case let .interface(i): t["interface"] = .string(i)
+        }
+        if multicast { t["multicast"] = .bool(true) }
+        if let i = interface { t["interface"] = .string(i) }
+        var flip: [JSONValue] = []
+        if mapping.flipHorizontal { flip.append(.string("horizontal")) }
+        if mapping.flipVertical { flip.append(.string("vertical")) }
+        return [
+            "name": .string(name), "protocol": .string(plugin.name), "transport": .object(t),
+            "panel": .object(["width": .int(width), "height": .int(height), "pixel": .string(pixel.rawValue), "order": .string(order.description)]),
+            "mapping": .object(["start-universe": .int(mapping.startUniverse), "channels-per-universe": .int(mapping.channelsPerUniverse),
+                                "layout": .string(mapping.layout.rawValue), "flip": .array(flip)]),
+            "frame": .object(["sync": .string(frame.sync.rawValue), "timeout": frame.timeout.map { .double($0.seconds) } ?? .string("auto")]),
+            "options": .object(options.mapValues { .string($0) }),
+        ]
+    }
+}
+
+/// The whole config file.
+public struct SessionConfig: Sendable {
+    public var controllers: [ControllerConfig]
+    public init(controllers: [ControllerConfig]) { self.controllers = controllers }
+
+    /// Loads and validates a YAML config file.
+    public static func load(path: String, registry: ProtocolRegistry = .standard) throws(ConfigError) -> SessionConfig {
+        guard let text = FileText.read(path) else { throw ConfigError(file: path, line: nil, key: "", "cannot read the file") }
+        return try parse(yaml: text, file: path, registry: registry)
+    }
+
+    /// Parses and validates config text; `file` names it in errors.
+    public static func parse(yaml: String, file: String, registry: ProtocolRegistry = .standard) throws(ConfigError) -> SessionConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, line: nil, key: "", "the file is empty") }
+            root = node
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(file: file, line: yamlLine(error), key: "", "not valid YAML: \(error)")
+        }
+        let top = try Fields(root, path: "", file: file)
+        try top.allow(["controllers"])
+        guard let list = top.node("controllers") else { throw ConfigError(file: file, line: root.mark?.line, key: "controllers", "is missing") }
+        guard case .sequence(let seq) = list else { throw ConfigError(file: file, line: list.mark?.line, key: "controllers", "must be a list") }
+        var controllers: [ControllerConfig] = []
+        var names = Set<String>()
+        for (i, entry) in seq.enumerated() {
+            let c = try parseController(entry, path: "controllers[\(i)]", file: file, registry: registry)
+            guard names.insert(c.name).inserted else { throw ConfigError(file: file, line: entry.mark?.line, key: "controllers[\(i)].name", "\"\(c.name)\" is used twice") }
+            controllers.append(c)
+        }
+        guard !controllers.isEmpty else { throw ConfigError(file: file, line: list.mark?.line, key: "controllers", "is empty") }
+        return SessionConfig(controllers: controllers)
+    }
+
+    static func yamlLine(_ error: Error) -> Int? {
+        if let y = error as? YamlError, case let .parser(_, _, mark, _) = y { return mark.line }
+        if let y = error as? YamlError, case let .scanner(_, _, mark, _) = y { return mark.line }
+        return nil
+    }
+
+    static func parseController(_ node: Node, path: String, file: String, registry: ProtocolRegistry) throws(ConfigError) -> ControllerConfig {
+        let f = try Fields(node, path: path, file: file)
+        try f.allow(["name", "protocol", "transport", "panel", "mapping", "frame", "options"])
+        let protoName = try f.requiredString("protocol")
+        guard let plugin = registry.plugin(named: protoName) else {
+            throw f.error("protocol", "unknown protocol \"\(protoName)\" (known: \(registry.names.joined(separator: ", ")))")
+        }
+        let name = try f.string("name") ?? plugin.name
+        try validateName(name, f)
+
+        // transport
+        var transport = TransportConfig.udp(host: "127.0.0.1", port: Int(plugin.defaultPort))
+        var multicast = false
+        var interface: String? = nil
+        if let t = try f.fields("transport") {
+            try t.allow(["udp", "tcp", "serial", "link", "baud", "interface", "multicast"])
+            if let s = try t.string("udp") {
+                let (h, p) = try parseHostPort(s, defaultPort: Int(plugin.defaultPort), t, key: "udp")
+                transport = .udp(host: h, port: p)
+            } else if let s = try t.string("tcp") {
+                let (h, p) = try parseHostPort(s, defaultPort: Int(plugin.defaultPort), t, key: "tcp")
+                transport = .tcp(host: h, port: p)
+            } else if let s = try t.string("serial") {
+                transport = .serial(link: s == "pty" ? try t.string("link") : s, baud: try t.int("baud", in: 50...12_000_000) ?? 115200)
+            }
+            interface = try t.string("interface")
+            multicast = try t.bool("multicast") ?? false
+            if multicast && interface == nil { throw t.error("multicast", "needs interface: (multicast goes only to an interface named explicitly)") }
+            if multicast && !plugin.usesMulticast { throw t.error("multicast", "\(plugin.name) does not use multicast") }
+            if case .udp = transport {} else if multicast { throw t.error("multicast", "needs a udp transport") }
+            if case .tcp = transport { throw t.error("tcp", "\(plugin.name) has no TCP transport yet") }
+            if case .serial = transport { throw t.error("serial", "\(plugin.name) has no serial transport yet") }
+        }
+
+        // panel
+        guard let p = try f.fields("panel") else { throw f.error("panel", "is missing (width, height, pixel)") }
+        try p.allow(["width", "height", "pixel", "order"])
+        guard let width = try p.int("width", in: 1...16384) else { throw p.error("width", "is missing") }
+        guard let height = try p.int("height", in: 1...16384) else { throw p.error("height", "is missing") }
+        let pixelName = try p.string("pixel") ?? "rgb"
+        guard let pixel = PixelFormat(rawValue: pixelName) else { throw p.error("pixel", "must be gray, rgb or rgbw, not \"\(pixelName)\"") }
+        let orderName = try p.string("order") ?? PixelOrder.natural(pixel).description
+        guard let order = PixelOrder(orderName, format: pixel) else { throw p.error("order", "\"\(orderName)\" is not an order of \(pixel.rawValue) components (e.g. rgb, grb, bgr)") }
+
+        // mapping
+        var mapping = MappingSettings(startUniverse: plugin.defaultStartUniverse, channelsPerUniverse: pixel.defaultChannelsPerUniverse)
+        if let m = try f.fields("mapping") {
+            try m.allow(["start-universe", "channels-per-universe", "layout", "flip"])
+            mapping.startUniverse = try m.int("start-universe", in: 0...65535) ?? mapping.startUniverse
+            mapping.channelsPerUniverse = try m.int("channels-per-universe", in: pixel.bytesPerPixel...512) ?? mapping.channelsPerUniverse
+            if let l = try m.string("layout") {
+                guard let layout = ChainLayout(rawValue: l) else { throw m.error("layout", "must be rows or serpentine, not \"\(l)\"") }
+                mapping.layout = layout
+            }
+            for flip in try m.stringList("flip") {
+                switch flip {
+                case "horizontal", "h", "x": mapping.flipHorizontal = true
+                case "vertical", "v", "y": mapping.flipVertical = true
+                default: throw m.error("flip", "items must be horizontal or vertical, not \"\(flip)\"")
+                }
+            }
+        }
+
+        // frame
+        var frame = FrameSettings()
+        if let fr = try f.fields("frame") {
+            try fr.allow(["sync", "timeout"])
+            if let s = try fr.string("sync") {
+                guard let policy = FrameSettings.SyncPolicy(rawValue: s) else { throw fr.error("sync", "must be auto or ignore, not \"\(s)\"") }
+                frame.sync = policy
+            }
+            if let t = try fr.string("timeout"), t != "auto" {
+                guard let d = parseDuration(t), d.nanoseconds > 0 else { throw fr.error("timeout", "must be a duration like 100ms or 0.5s, not \"\(t)\"") }
+                frame.timeout = d
+            }
+        }
+
+        // options
+        var options: [String: String] = [:]
+        if let o = try f.fields("options") {
+            try o.allow(Set(plugin.options.keys))
+            for key in plugin.options.keys { if let v = try o.string(key) { options[key] = v } }
+        }
+
+        let config = ControllerConfig(name: name, plugin: plugin, transport: transport, multicast: multicast, interface: interface,
+                                      width: width, height: height, pixel: pixel, order: order, mapping: mapping, frame: frame,
+                                      options: options, line: node.mark?.line)
+        let map: ChannelMap
+        do { map = try config.channelMap() } catch { throw f.error("mapping", error.description) }
+        if plugin.name == "sacn", map.universes.upperBound - 1 > 63999 || map.universes.lowerBound < 1 {
+            throw f.error("mapping", "sACN universes must be 1..63999; this panel needs \(map.universes.lowerBound)...\(map.universes.upperBound - 1)")
+        }
+        if plugin.name == "artnet", map.universes.upperBound - 1 > 32767 {
+            throw f.error("mapping", "Art-Net Port-Addresses end at 32767; this panel needs up to \(map.universes.upperBound - 1)")
+        }
+        do {
+            _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, options: options))
+        } catch {
+            throw ConfigError(file: file, line: node.mark?.line, key: "\(path).options.\(error.key)", error.message)
+        }
+        return config
+    }
+
+    /// Controller names become folder names: keep them to a safe character set.
+    static func validateName(_ name: String, _ f: Fields) throws(ConfigError) {
+        let ok = !name.isEmpty && name.count <= 64 && name != "." && name != ".."
+            && name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0) }
+        if !ok { throw f.error("name", "\"\(name)\" must be 1-64 letters, digits, '-', '_' or '.' (it names a folder)") }
+    }
+
+    static func parseHostPort(_ s: String, defaultPort: Int, _ f: Fields, key: String) throws(ConfigError) -> (String, Int) {
+        guard let hp = HostPort.parse(s, defaultPort: defaultPort) else { throw f.error(key, "\"\(s)\" is not HOST:PORT (port 0-65535)") }
+        return hp
+    }
+}
+
+/// HOST:PORT parsing ("127.0.0.1:6454", "[::1]:5568", "0.0.0.0", ":6454").
+public enum HostPort {
+    public static func parse(_ s: String, defaultPort: Int) -> (String, Int)? {
+        var host = s, portText: Substring? = nil
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]") else { return nil }
+            host = String(s[s.index(after: s.startIndex)..<close])
+            let rest = s[s.index(after: close)...]
+            if rest.hasPrefix(":") { portText = rest.dropFirst() } else if !rest.isEmpty { return nil }
+        } else if let colon = s.lastIndex(of: ":"), s.filter({ $0 == ":" }).count == 1 {
+            host = String(s[..<colon])
+            portText = s[s.index(after: colon)...]
+        }
+        if host.isEmpty { host = "127.0.0.1" }
+        var port = defaultPort
+        if let pt = portText {
+            guard let p = Int(pt), (0...65535).contains(p) else { return nil }
+            port = p
+        }
+        return (host, port)
+    }
+}
+
+/// "100ms", "2s", "1.5", "250us" → Timestamp.
+public func parseDuration(_ s: String) -> Timestamp? {
+    let t = s.trimmingCharacters(in: " ")
+    let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9)]
+    for (suffix, scale) in units where t.hasSuffix(suffix) {
+        guard let v = Double(t.dropLast(suffix.count)), v.isFinite, v >= 0, v * scale < 9e18 else { return nil }
+        return Timestamp(nanoseconds: Int64(v * scale))
+    }
+    guard let v = Double(t), v.isFinite, v >= 0, v < 9e9 else { return nil }
+    return Timestamp(nanoseconds: Int64(v * 1e9))
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// A YAML mapping being validated: every accessor names file, line and key path on error.
+struct Fields {
+    let mapping: Node.Mapping
+    let path: String
+    let file: String
+    let line: Int?
+
+    init(_ node: Node, path: String, file: String) throws(ConfigError) {
+        guard case .mapping(let m) = node else {
+            throw ConfigError(file: file, line: node.mark?.line, key: path, "must be a mapping of keys to values")
+        }
+        mapping = m; self.path = path; self.file = file; line = node.mark?.line
+    }
+
+    func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+    func error(_ k: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: node(k)?.mark?.line ?? line, key: key(k), message)
+    }
+
+    func allow(_ keys: Set<String>) throws(ConfigError) {
+        for (k, _) in mapping {
+            guard let name = k.string else { throw ConfigError(file: file, line: k.mark?.line, key: path, "keys must be strings") }
+            if !keys.contains(name) {
+                throw ConfigError(file: file, line: k.mark?.line, key: key(name), "unknown key (allowed here: \(keys.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func node(_ k: String) -> Node? {
+        for (key, value) in mapping where key.string == k { return value }
+        return nil
+    }
+
+    func fields(_ k: String) throws(ConfigError) -> Fields? {
+        guard let n = node(k) else { return nil }
+        if case .scalar(let s) = n, s.string.isEmpty || s.string == "~" || s.string == "null" { return nil }
+        return try Fields(n, path: key(k), file: file)
+    }
+
+    func string(_ k: String) throws(ConfigError) -> String? {
+        guard let n = node(k) else { return nil }
+        guard case .scalar(let s) = n else { throw error(k, "must be a single value") }
+        return s.string
+    }
+
+    func requiredString(_ k: String) throws(ConfigError) -> String {
+        guard let s = try string(k) else { throw ConfigError(file: file, line: line, key: key(k), "is missing") }
+        return s
+    }
+
+    func int(_ k: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let s = try string(k) else { return nil }
+        guard let v = Int(s), range.contains(v) else { throw error(k, "must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(s)\"") }
+        return v
+    }
+
+    func bool(_ k: String) throws(ConfigError) -> Bool? {
+        guard let s = try string(k) else { return nil }
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(k, "must be true or false, not \"\(s)\"")
+        }
+    }
+
+    func stringList(_ k: String) throws(ConfigError) -> [String] {
+        guard let n = node(k) else { return [] }
+        switch n {
+        case .scalar(let s): return s.string.isEmpty ? [] : [s.string]
+        case .sequence(let seq):
+            var out: [String] = []
+            for item in seq {
+                guard case .scalar(let s) = item else { throw error(k, "items must be single values") }
+                out.append(s.string)
+            }
+            return out
+        default: throw error(k, "must be a list")
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import PanelCore
+import PanelDevice
+import PanelImage
+
+/// How the recorder writes frames.
+public struct RecordingOptions: Sendable {
+    public var png: PNGOptions
+    /// Leave out frames identical to the last one written (`skipped: "identical"`).
+    public var skipIdentical: Bool
+    /// Frames waiting to be written beyond which new ones are skipped (`skipped: "backlog"`);
+    /// nil never skips (replay).
+    public var maxBacklog: Int?
+    public init(png: PNGOptions = .fast, skipIdentical: Bool = false, maxBacklog: Int? = 256) {
+        self.png = png; self.skipIdentical = skipIdentical; self.maxBacklog = maxBacklog
+    }
+}
+
+/// Golden comparison settings (`--expect DIR`).
+public struct GoldenOptions: Sendable {
+    /// Folder holding `frame-000001.png`, … for this controller.
+    public var directory: String
+    /// Largest per-component difference still counted as equal.
+    public var tolerance: Int
+    public init(directory: String, tolerance: Int) { self.directory = directory; self.tolerance = tolerance }
+}
+
+/// The outcome of comparing a recording with golden frames.
+public struct GoldenResult: Sendable {
+    public struct Mismatch: Sendable {
+        public var frame: Int
+        public var reason: String
+        public var diffFile: String?
+    }
+    public var compared = 0
+    public var matched = 0
+    public var mismatches: [Mismatch] = []
+    public var passed: Bool { mismatches.isEmpty }
+}
+
+/// Writes one controller's frames: PNG files and frames.jsonl, in order, on a background
+/// queue so the receive path never waits for libpng. Disk errors stop PNG writing with a
+/// clear message and serving goes on; every frame event still gets its frames.jsonl line.
+public final class FrameRecorder: @unchecked Sendable {
+    public let directory: String
+    public let options: RecordingOptions
+    public let golden: GoldenOptions?
+    private let queue: DispatchQueue
+    private let lock = NSLock()
+    private var pending = 0
+    private var jsonl: FileHandle?
+    private var lastWritten: Canvas?
+    private var stoppedReason: String?
+    private var goldenResult = GoldenResult()
+    private var lastFrameIndex = 0
+    /// Frames not written as PNG, by reason ("identical", "backlog", "error").
+    public private(set) var notWritten: [String: Int] = [:]
+    public private(set) var written = 0
+    /// Called once with a message when writing stops (e.g. disk full).
+    public var onError: ((String) -> Void)?
+
+    public init(directory: String, options: RecordingOptions, golden: GoldenOptions?) throws {
+        self.directory = directory
+        self.options = options
+        self.golden = golden
+        queue = DispatchQueue(label: "panelsim.recorder.\((directory as NSString).lastPathComponent)")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw OutputError(path: directory, reason: "cannot create the folder: \(error.localizedDescription)")
+        }
+        let path = directory + "/frames.jsonl"
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw OutputError(path: path, reason: "cannot create the file")
+        }
+        jsonl = h
+    }
+
+    public static func fileName(frame: Int) -> String {
+        let digits = String(frame)
+        return "frame-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".png"
+    }
+
+    /// Queues a frame event; `time` is seconds since the session's first packet.
+    public func record(_ event: FrameEvent, time: Double, extras: [String: JSONValue] = [:]) {
+        var skipBacklog = false
+        lock.lock()
+        if let max = options.maxBacklog, pending >= max { skipBacklog = true } else { pending += 1 }
+        lock.unlock()
+        let sources: [JSONValue] = event.sources.map { s in
+            var o: [String: JSONValue] = ["address": .string(s.address), "port": .int(Int(s.port))]
+            if let n = s.name { o["name"] = .string(n) }
+            if let c = s.cid { o["cid"] = .string(c) }
+            return .object(o)
+        }
+        var line: [String: JSONValue] = [
+            "index": .int(event.index), "time": .double(time), "torn": .bool(event.torn),
+            "universes": .array(event.universes.map { .int($0) }), "sources": .array(sources),
+            "sync": .bool(event.synchronized),
+        ]
+        for (k, v) in extras { line[k] = v }
+        let base = line
+        if skipBacklog {
+            queue.async { [self] in
+                var line = base
+                line["file"] = .null
+                line["skipped"] = .string("backlog")
+                notWritten["backlog", default: 0] += 1
+                lastFrameIndex = event.index
+                append(line)
+                if golden != nil { goldenResult.compared += 1; goldenResult.mismatches.append(.init(frame: event.index, reason: "frame not recorded (backlog)", diffFile: nil)) }
+            }
+            return
+        }
+        let canvas = event.canvas
+        queue.async { [self] in
+            var line = base
+            defer { lock.lock(); pending -= 1; lock.unlock() }
+            lastFrameIndex = event.index
+            let name = FrameRecorder.fileName(frame: event.index)
+            if let g = golden { compare(canvas, frame: event.index, golden: g) }
+            if options.skipIdentical, let last = lastWritten, last == canvas {
+                line["file"] = .null
+                line["skipped"] = .string("identical")
+                notWritten["identical", default: 0] += 1
+            } else if stoppedReason != nil {
+                line["file"] = .null
+                line["skipped"] = .string("error")
+                notWritten["error", default: 0] += 1
+            } else {
+                do {
+                    try PNGFile.write(canvas, to: directory + "/" + name, options: options.png)
+                    line["file"] = .string(name)
+                    written += 1
+                    lastWritten = canvas
+                } catch {
+                    stoppedReason = "\(error)"
+                    line["file"] = .null
+                    line["skipped"] = .string("error")
+                    notWritten["error", default: 0] += 1
+                    onError?("recording to \(directory) stopped: \(error); serving goes on, later frames are counted as not written")
+                }
+            }
+            append(line)
+        }
+    }
+
+    private func append(_ line: [String: JSONValue]) {
+        guard let h = jsonl else { return }
+        let text = JSONValue.object(line).compact + "\n"
+        do {
+            try h.write(contentsOf: Data(text.utf8))
+        } catch {
+            if stoppedReason == nil {
+                stoppedReason = "frames.jsonl: \(error.localizedDescription)"
+                onError?("recording to \(directory) stopped: cannot append to frames.jsonl (\(error.localizedDescription))")
+            }
+            jsonl = nil
+        }
+    }
+
+    private func compare(_ canvas: Canvas, frame: Int, golden g: GoldenOptions) {
+        goldenResult.compared += 1
+        let path = g.directory + "/" + FrameRecorder.fileName(frame: frame)
+        guard FileManager.default.fileExists(atPath: path) else {
+            goldenResult.mismatches.append(.init(frame: frame, reason: "no golden frame \(path)", diffFile: nil))
+            return
+        }
+        let expected: Canvas
+        do { expected = try PNGFile.read(path: path) } catch {
+            goldenResult.mismatches.append(.init(frame: frame, reason: "cannot read golden frame: \(error)", diffFile: nil))
+            return
+        }
+        let actual = canvas.format == .rgbw ? canvas.converted(to: .rgb) : canvas
+        let result = ImageDiff.compare(actual, expected, tolerance: g.tolerance)
+        if result.matches {
+            goldenResult.matched += 1
+            return
+        }
+        let diffName = "diff-" + FrameRecorder.fileName(frame: frame).dropFirst("frame-".count)
+        let diffPath = directory + "/" + diffName
+        let wrote = (try? PNGFile.write(ImageDiff.diffImage(actual, expected, tolerance: g.tolerance), to: diffPath, options: options.png)) != nil
+        let reason = result.sizeMatches
+            ? "\(result.differingPixels) pixels differ (largest difference \(result.maxDelta)" + (result.firstDifference.map { ", first at \($0.x),\($0.y)" } ?? "") + ")"
+            : "size \(actual.width)x\(actual.height) differs from golden \(expected.width)x\(expected.height)"
+        goldenResult.mismatches.append(.init(frame: frame, reason: reason, diffFile: wrote ? String(diffName) : nil))
+    }
+
+    /// Waits for every queued frame, closes frames.jsonl and returns the golden result
+    /// (golden frames beyond the last recorded one count as missing).
+    public func finish() -> GoldenResult {
+        queue.sync {
+            try? jsonl?.synchronize()
+            try? jsonl?.close()
+            jsonl = nil
+            if let g = golden {
+                var next = lastFrameIndex + 1
+                while FileManager.default.fileExists(atPath: g.directory + "/" + FrameRecorder.fileName(frame: next)) {
+                    goldenResult.compared += 1
+                    goldenResult.mismatches.append(.init(frame: next, reason: "golden frame was never received", diffFile: nil))
+                    next += 1
+                }
+            }
+        }
+        return queue.sync { goldenResult }
+    }
+
+    /// Why PNG writing stopped, if it did.
+    public var stopReason: String? { queue.sync { stoppedReason } }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PanelCore
+import PanelDevice
+import PanelCapture
+import PanelNet
+
+/// What `panelsim send` plays.
+public enum SendContent: Sendable {
+    case image(Canvas)
+    case pattern(TestPattern)
+}
+
+/// Options of `panelsim send`.
+public struct SendOptions: Sendable {
+    public var plugin: ProtocolPlugin
+    /// Unicast destination; nil with `interface` set sends to the protocol's multicast groups.
+    public var host: String?
+    public var port: Int
+    /// Interface for multicast (required for multicast; never the default route).
+    public var interface: String?
+    public var map: ChannelMap
+    public var content: SendContent
+    /// Frames per second; nil = as fast as the socket takes them.
+    public var fps: Double?
+    public var frames: Int?
+    public var seconds: Double?
+    public var sender: SenderSettings
+    /// Write the datagrams to this pcap instead of the network (timestamps at the frame rate).
+    public var pcapPath: String?
+    /// Send the protocol's announcements (sACN universe discovery) every interval.
+    public var announce: Bool
+    /// Bind the sending socket here (default 127.0.0.1, port 0).
+    public var bindHost: String
+
+    public init(plugin: ProtocolPlugin, host: String?, port: Int, interface: String? = nil, map: ChannelMap, content: SendContent,
+                fps: Double?, frames: Int?, seconds: Double?, sender: SenderSettings, pcapPath: String? = nil,
+                announce: Bool = false, bindHost: String = "127.0.0.1") {
+        self.plugin = plugin; self.host = host; self.port = port; self.interface = interface; self.map = map
+        self.content = content; self.fps = fps; self.frames = frames; self.seconds = seconds; self.sender = sender
+        self.pcapPath = pcapPath; self.announce = announce; self.bindHost = bindHost
+    }
+}
+
+/// What a send run did, for the summary line and `--json`.
+public struct SendResult: Sendable {
+    public var frames = 0
+    public var packets = 0
+    public var bytes = 0
+    public var elapsed = 0.0
+    public var framesPerSecond: Double { elapsed > 0 ? Double(frames) / elapsed : 0 }
+    public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
+}
+
+/// The send half of the pipeline: picture → channel map → encoder → socket or pcap.
+public final class SendSession: @unchecked Sendable {
+    public let options: SendOptions
+    private var sender: FrameSender
+    private var result = SendResult()
+    private var staticFrame: Canvas?
+
+    public init(options: SendOptions) {
+        self.options = options
+        sender = options.plugin.makeSender(options.sender)
+        if case .image(let c) = options.content {
+            staticFrame = SendSession.fit(c, to: options.map)
+        } else if case .pattern(let p) = options.content, p == .bars || p == .gradient {
+            staticFrame = p.render(frame: 0, width: options.map.width, height: options.map.height, format: options.map.format)
+        }
+    }
+
+    /// An image scaled to the panel and converted to its pixel format.
+    public static func fit(_ image: Canvas, to map: ChannelMap) -> Canvas {
+        image.resized(width: map.width, height: map.height).converted(to: map.format)
+    }
+
+    func frame(_ k: Int) -> Canvas {
+        if let s = staticFrame { return s }
+        if case .pattern(let p) = options.content { return p.render(frame: k, width: options.map.width, height: options.map.height, format: options.map.format) }
+        return Canvas(width: options.map.width, height: options.map.height, format: options.map.format)
+    }
+
+    var frameLimit: Int? {
+        if let n = options.frames { return n }
+        if let s = options.seconds, let fps = options.fps { return max(1, Int((s * fps).rounded())) }
+        if options.seconds == nil && options.frames == nil { return options.fps == nil ? 1 : nil }
+        return nil
+    }
+
+    /// Writes the frames into a pcap, timestamped at the frame rate (no sleeping).
+    public func runToPcap(path: String) throws -> SendResult {
+        let writer: PcapWriter
+        do { writer = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }
+        let fps = options.fps ?? 30
+        let limit = frameLimit ?? Int((options.seconds ?? 1) * fps)
+        let src = Endpoint(address: options.bindHost, port: 50000)
+        let base = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        var failure: Error? = nil
+        func emitAt(_ t: Timestamp) -> DatagramEmitter {
+            return { [self] bytes, group in
+                let dst = Endpoint(address: options.host ?? group ?? "127.0.0.1", port: UInt16(truncatingIfNeeded: options.port))
+                do { try writer.writeUDP(time: t, source: src, destination: dst, payload: bytes) } catch { failure = error }
+                result.packets += 1
+                result.bytes += bytes.count
+            }
+        }
+        if options.announce { sender.encodeAnnouncements(emit: emitAt(base)) }
+        var last = frame(0)
+        for k in 0..<limit {
+            let t = base + Timestamp(nanoseconds: Int64(Double(k) / fps * 1e9))
+            last = frame(k)
+            sender.encode(last, emit: emitAt(t))
+            result.frames += 1
+        }
+        sender.encodeTermination(last, emit: emitAt(base + Timestamp(nanoseconds: Int64(Double(limit) / fps * 1e9))))
+        do { try writer.close() } catch { failure = error }
+        if let f = failure { throw OutputError(path: path, reason: "\(f)") }
+        result.elapsed = Double(limit) / fps
+        return result
+    }
+
+    /// Sends over UDP, paced drift-free at `fps` (frame k leaves at start + k/fps) or at top speed.
+    public func run() async throws -> SendResult {
+        if let path = options.pcapPath { return try runToPcap(path: path) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let endpoint = try await UDPEndpoint.bind(group: group, options: UDPOptions(host: options.bindHost, port: 0, receiveBufferBytes: 1 << 20,
+                                                                                   multicastInterface: options.interface),
+                                                  onDatagram: { _, _ in })
+        let loop = endpoint.channel.eventLoop
+        var destinations: [String: SocketAddress] = [:]
+        func address(_ group: String?) -> SocketAddress? {
+            let host = options.host ?? (options.interface != nil ? group : nil) ?? "127.0.0.1"
+            if let a = destinations[host] { return a }
+            let a = try? SocketAddress(ipAddress: host, port: options.port)
+            destinations[host] = a
+            return a
+        }
+        let emit: DatagramEmitter = { [self] bytes, group in
+            guard let a = address(group) else { return }
+            endpoint.write(bytes, to: a)
+            result.packets += 1
+            result.bytes += bytes.count
+        }
+        let done = loop.makePromise(of: Void.self)
+        let start = NIODeadline.now()
+        let limit = frameLimit
+        let deadline = options.seconds.map { start + .nanoseconds(Int64($0 * 1e9)) }
+        var lastAnnounce: NIODeadline? = nil
+        var last = frame(0)
+        var k = 0
+
+        func step() {
+            let now = NIODeadline.now()
+            if let l = limit, k >= l { finish(); return }
+            if let d = deadline, now >= d { finish(); return }
+            if options.announce, let interval = sender.announcementInterval,
+               lastAnnounce.map({ now - $0 >= .nanoseconds(interval.nanoseconds) }) ?? true {
+                sender.encodeAnnouncements(emit: emit)
+                lastAnnounce = now
+            }
+            last = frame(k)
+            sender.encode(last, emit: emit)
+            endpoint.flush()
+            k += 1
+            result.frames = k
+            if let fps = options.fps {
+                let next = start + .nanoseconds(Int64(Double(k) / fps * 1e9))
+                loop.scheduleTask(deadline: next) { step() }
+            } else {
+                waitWritable()
+            }
+        }
+        func waitWritable() {
+            if endpoint.isWritable { loop.execute { step() } } else { loop.scheduleTask(in: .microseconds(20)) { waitWritable() } }
+        }
+        func finish() {
+            sender.encodeTermination(last, emit: emit)
+            endpoint.flush()
+            result.elapsed = Double((NIODeadline.now() - start).nanoseconds) / 1e9
+            done.succeed(())
+        }
+        loop.execute { step() }
+        try await done.futureResult.get()
+        // Let queued datagrams leave before closing.
+        try await loop.submit {}.get()
+        await endpoint.close()
+        return result
+    }
+}

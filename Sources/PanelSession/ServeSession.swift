@@ -1,0 +1,373 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PanelCore
+import PanelDevice
+import PanelImage
+import PanelNet
+import PanelCapture
+import Logging
+
+/// Options of `panelsim serve` beyond the controllers themselves.
+public struct ServeOptions: Sendable {
+    public var recordDirectory: String?
+    public var recording = RecordingOptions()
+    public var expectDirectory: String?
+    public var tolerance = 0
+    public var duration: Double?
+    public var readyFile: String?
+    public var statusLine = false
+    public var strict = false
+    public var receiveBufferBytes = 16 << 20
+    /// Write every datagram received to this pcap file.
+    public var pcapPath: String?
+    public init() {}
+}
+
+/// What a serve session ended with.
+public struct ServeResult: Sendable {
+    public var controllers: [ControllerResult]
+    /// True when `--expect` was given and some frame differed.
+    public var goldenFailed: Bool { controllers.contains { !($0.golden?.passed ?? true) } }
+}
+
+public struct ControllerResult: Sendable {
+    public var name: String
+    public var counters: DeviceCounters
+    public var golden: GoldenResult?
+    public var recordingStopped: String?
+}
+
+/// Runs emulated controllers on live transports: transport → device model → recorder.
+/// Everything a model sees happens on one event loop, so models need no locks.
+public final class ServeSession: @unchecked Sendable {
+    public let config: SessionConfig
+    public let options: ServeOptions
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let loop: EventLoop
+
+    final class Controller {
+        let config: ControllerConfig
+        let model: DeviceModel
+        let recorder: FrameRecorder?
+        var joined: Set<String> = []
+        init(config: ControllerConfig, model: DeviceModel, recorder: FrameRecorder?) {
+            self.config = config; self.model = model; self.recorder = recorder
+        }
+    }
+
+    final class Port {
+        let plugin: ProtocolPlugin
+        var controllers: [Controller]
+        var endpoint: UDPEndpoint?
+        var byUniverse: [Int: Controller] = [:]
+        init(plugin: ProtocolPlugin, controllers: [Controller]) { self.plugin = plugin; self.controllers = controllers }
+    }
+
+    private var ports: [Port] = []
+    private var epoch: Timestamp?
+    private var startWall = Date()
+    private var stopPromise: EventLoopPromise<Void>
+    private var stopped = false
+    private var pcap: PcapWriter?
+    private var dropsAtStart: [String: Int] = [:]
+
+    public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        stopPromise = loop.makePromise(of: Void.self)
+    }
+
+    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+
+    /// Seconds since the session's first packet.
+    private func sessionTime(_ t: Timestamp) -> Double {
+        guard let e = epoch else { return 0 }
+        return (t - e).seconds
+    }
+
+    /// Asks the session to stop (safe from any thread, e.g. a signal handler).
+    public func stop() {
+        loop.execute { [self] in
+            guard !stopped else { return }
+            stopped = true
+            stopPromise.succeed(())
+        }
+    }
+
+    /// Binds every transport, serves until `stop()` or the duration, then finishes every file.
+    public func run() async throws -> ServeResult {
+        defer { try? group.syncShutdownGracefully() }
+        try buildControllers()
+        if let path = options.pcapPath {
+            do { pcap = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }
+        }
+        try await bindAll()
+        try writeReadyFile()
+        startWall = Date()
+        let tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [self] _ in tickAll() }
+        var status: RepeatedTask? = nil
+        if options.statusLine {
+            status = loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { [self] _ in printStatus() }
+        }
+        if let d = options.duration {
+            loop.scheduleTask(in: .nanoseconds(Int64(d * 1e9))) { [self] in stop() }
+        }
+        try await stopPromise.futureResult.get()
+        tick.cancel()
+        status?.cancel()
+        if options.statusLine { FileHandle.standardError.write(Data("\n".utf8)) }
+        return try await finishAll()
+    }
+
+    private func buildControllers() throws {
+        var byAddress: [String: Port] = [:]
+        var order: [String] = []
+        for c in config.controllers {
+            let map = try c.channelMap()
+            guard case let .udp(host, port) = c.transport else {
+                throw ConfigError(file: "config", line: c.line, key: c.name, "only UDP transports are served so far")
+            }
+            let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
+                                              localAddress: ipv4Bytes(host) ?? [127, 0, 0, 1])
+            let model = try c.plugin.makeDevice(settings)
+            var recorder: FrameRecorder? = nil
+            if let dir = options.recordDirectory {
+                let golden = options.expectDirectory.map { GoldenOptions(directory: goldenDirectory($0, controller: c.name), tolerance: options.tolerance) }
+                recorder = try FrameRecorder(directory: dir + "/" + c.name, options: options.recording, golden: golden)
+                recorder?.onError = { [logger] message in logger.error("\(message)") }
+            }
+            let controller = Controller(config: c, model: model, recorder: recorder)
+            let key = "\(host):\(port)"
+            if port != 0, let existing = byAddress[key] {
+                guard existing.plugin.name == c.plugin.name else {
+                    throw ConfigError(file: "config", line: c.line, key: c.name, "shares \(key) with a controller of another protocol")
+                }
+                for u in model.universes {
+                    if let other = existing.byUniverse[u] {
+                        throw ConfigError(file: "config", line: c.line, key: c.name, "universe \(u) on \(key) is already served by \(other.config.name)")
+                    }
+                }
+                existing.controllers.append(controller)
+                for u in model.universes { existing.byUniverse[u] = controller }
+            } else {
+                let p = Port(plugin: c.plugin, controllers: [controller])
+                for u in model.universes { p.byUniverse[u] = controller }
+                let k = port == 0 ? "\(key)#\(order.count)" : key
+                byAddress[k] = p
+                order.append(k)
+            }
+        }
+        ports = order.compactMap { byAddress[$0] }
+    }
+
+    private func goldenDirectory(_ dir: String, controller: String) -> String {
+        let sub = dir + "/" + controller
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: sub, isDirectory: &isDir), isDir.boolValue { return sub }
+        return dir
+    }
+
+    private func bindAll() async throws {
+        for p in ports {
+            let first = p.controllers[0].config
+            guard case let .udp(host, port) = first.transport else { continue }
+            let multicast = p.controllers.contains { $0.config.multicast }
+            let udp = UDPOptions(host: host, port: port, receiveBufferBytes: options.receiveBufferBytes,
+                                 multicastInterface: multicast ? first.interface : nil)
+            let endpoint = try await UDPEndpoint.bind(group: group, options: udp,
+                onDatagram: { [self] buffer, address in receive(buffer, from: address, port: p) },
+                onBatchEnd: { [self] in drain(p) })
+            p.endpoint = endpoint
+            dropsAtStart["\(endpoint.localPort)"] = endpoint.kernelDrops() ?? 0
+            if multicast { try await joinGroups(p) }
+            logger.info("\(p.controllers.map(\.config.name).joined(separator: ", ")): \(p.plugin.displayName) on udp \(endpoint.localHost):\(endpoint.localPort), receive buffer \(endpoint.receiveBufferBytes) bytes")
+        }
+    }
+
+    private func joinGroups(_ p: Port) async throws {
+        guard let e = p.endpoint else { return }
+        for c in p.controllers where c.config.multicast {
+            let wanted = try await loop.submit { c.model.multicastGroups.subtracting(c.joined) }.get()
+            for g in wanted.sorted() {
+                do {
+                    try await e.join(group: g)
+                    _ = try await loop.submit { c.joined.insert(g) }.get()
+                } catch {
+                    logger.warning("\(c.config.name): cannot join multicast group \(g): \(error)")
+                    _ = try await loop.submit { c.joined.insert(g) }.get()
+                }
+            }
+        }
+    }
+
+    private func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
+        let now = ServeSession.now()
+        if epoch == nil { epoch = now }
+        let source = PacketSource(address: address.ipAddress ?? "?", port: UInt16(truncatingIfNeeded: address.port ?? 0))
+        buffer.withUnsafeReadableBytes { bytes in
+            if let w = pcap, let e = p.endpoint {
+                try? w.writeUDP(time: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)),
+                                source: Endpoint(address: source.address, port: source.port),
+                                destination: Endpoint(address: e.localHost, port: UInt16(truncatingIfNeeded: e.localPort)), payload: bytes)
+            }
+            if p.controllers.count == 1 {
+                p.controllers[0].model.receive(bytes, from: source, at: now)
+            } else if let u = p.plugin.universeOf(bytes) {
+                if let c = p.byUniverse[u] {
+                    c.model.receive(bytes, from: source, at: now)
+                } else {
+                    p.controllers[0].model.receive(bytes, from: source, at: now)
+                }
+            } else {
+                for c in p.controllers { c.model.receive(bytes, from: source, at: now) }
+            }
+        }
+    }
+
+    private func drain(_ p: Port) {
+        var wrote = false
+        for c in p.controllers {
+            let out = c.model.takeOutput()
+            if out.isEmpty { continue }
+            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
+            if let e = p.endpoint {
+                for r in out.replies {
+                    guard let address = try? SocketAddress(ipAddress: r.destination.address, port: Int(r.destination.port)) else { continue }
+                    r.bytes.withUnsafeBytes { e.write($0, to: address) }
+                    wrote = true
+                }
+            }
+        }
+        if wrote { p.endpoint?.flush() }
+    }
+
+    private var tickCount = 0
+    private func tickAll() {
+        let now = ServeSession.now()
+        tickCount += 1
+        for p in ports {
+            for c in p.controllers { c.model.tick(at: now) }
+            drain(p)
+            if tickCount % 10 == 0, p.controllers.contains(where: { $0.config.multicast && !$0.model.multicastGroups.isSubset(of: $0.joined) }) {
+                let port = p
+                Task { try? await self.joinGroups(port) }
+            }
+        }
+    }
+
+    private func printStatus() {
+        let parts = ports.flatMap { $0.controllers }.map { c -> String in
+            let k = c.model.counters
+            return "\(c.config.name): \(k.packets) pkts, \(k.frames) frames" + (k.torn > 0 ? " (\(k.torn) torn)" : "") + (k.malformed.isEmpty ? "" : ", \(k.malformed.values.reduce(0, +)) malformed")
+        }
+        let line = "\r\u{1B}[K" + String(format: "%.1fs ", Date().timeIntervalSince(startWall)) + parts.joined(separator: " | ")
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    private func writeReadyFile() throws {
+        guard let path = options.readyFile else { return }
+        var listening: [JSONValue] = []
+        for p in ports {
+            guard let e = p.endpoint else { continue }
+            for c in p.controllers {
+                listening.append(.object(["controller": .string(c.config.name), "protocol": .string(c.config.plugin.name),
+                                          "transport": .string("udp"), "address": .string(e.localHost), "port": .int(e.localPort)]))
+            }
+        }
+        try FileText.write(JSONValue.object(["listening": .array(listening), "pid": .int(Int(getpid()))]).pretty, to: path)
+    }
+
+    private func finishAll() async throws -> ServeResult {
+        let now = ServeSession.now()
+        try await loop.submit { [self] in
+            for p in ports {
+                for c in p.controllers { c.model.finish(at: now) }
+                drain(p)
+            }
+        }.get()
+        var drops: [String: Int] = [:]
+        for p in ports {
+            if let e = p.endpoint {
+                if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
+                await e.close()
+            }
+        }
+        try? pcap?.close()
+        var results: [ControllerResult] = []
+        let stopWall = Date()
+        for p in ports {
+            for c in p.controllers {
+                let golden = c.recorder?.finish()
+                let counters = try await loop.submit { c.model.counters }.get()
+                let findings = try await loop.submit { c.model.findings }.get()
+                let malformed = try await loop.submit { c.model.malformedPackets }.get()
+                let result = ControllerResult(name: c.config.name, counters: counters, golden: c.recorder?.golden == nil ? nil : golden,
+                                              recordingStopped: c.recorder?.stopReason)
+                results.append(result)
+                if let dir = options.recordDirectory, let rec = c.recorder {
+                    let port = p.endpoint.map { "\($0.localPort)" } ?? ""
+                    let doc = RecordingDocument.make(controller: c.config, counters: counters, findings: findings, malformed: malformed,
+                                                     recorder: rec, golden: result.golden, kernelDrops: drops[port],
+                                                     start: startWall, stop: stopWall)
+                    try FileText.write(doc.pretty, to: dir + "/" + c.config.name + "/recording.json")
+                }
+            }
+        }
+        return ServeResult(controllers: results)
+    }
+
+    private func ipv4Bytes(_ host: String) -> [UInt8]? {
+        let parts = host.split(separator: ".").compactMap { UInt8($0) }
+        return parts.count == 4 ? parts : nil
+    }
+}
+
+/// recording.json: the contract other tools read (DESIGN.md).
+public enum RecordingDocument {
+    public static let schemaVersion = 1
+
+    public static func make(controller: ControllerConfig, counters: DeviceCounters, findings: [DeviceFinding], malformed: [MalformedPacket],
+                            recorder: FrameRecorder, golden: GoldenResult?, kernelDrops: Int?, start: Date, stop: Date) -> JSONValue {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var c: [String: JSONValue] = [
+            "packets": .int(counters.packets), "bytes": .int(counters.bytes), "frames": .int(counters.frames), "torn": .int(counters.torn),
+            "malformed": .object(counters.malformed.mapValues { .int($0) }),
+            "violations": .object(counters.violations.mapValues { .int($0) }),
+            "events": .object(counters.events.mapValues { .int($0) }),
+            "frames-written": .int(recorder.written),
+            "frames-not-written": .object(recorder.notWritten.mapValues { .int($0) }),
+        ]
+        c["kernel-drops"] = kernelDrops.map { .int($0) } ?? .null
+        var doc: [String: JSONValue] = [
+            "schema": .int(schemaVersion),
+            "controller": .object(controller.summary),
+            "start": .string(iso.string(from: start)),
+            "stop": .string(iso.string(from: stop)),
+            "counters": .object(c),
+            "findings": .array(findings.map { f in
+                var o: [String: JSONValue] = ["time": .double(f.time), "kind": .string(f.kind), "message": .string(f.message)]
+                if let u = f.universe { o["universe"] = .int(u) }
+                return .object(o)
+            }),
+            "malformed": .array(malformed.map { m in
+                .object(["time": .double(m.time), "source": .string(m.source), "reason": .string(m.reason), "offset": .int(m.offset), "detail": .string(m.detail)])
+            }),
+        ]
+        if let reason = recorder.stopReason { doc["recording-stopped"] = .string(reason) }
+        if let g = golden {
+            doc["golden"] = .object([
+                "compared": .int(g.compared), "matched": .int(g.matched), "passed": .bool(g.passed),
+                "mismatches": .array(g.mismatches.map { m in
+                    .object(["frame": .int(m.frame), "reason": .string(m.reason), "diff": m.diffFile.map { .string($0) } ?? .null])
+                }),
+            ])
+        }
+        return .object(doc)
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import PanelCore
+import PanelDevice
+import PanelImage
+import PanelSession
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode a PNG or a test pattern and send it to a controller (real or emulated).",
+        discussion: "Patterns: \(TestPattern.allCases.map(\.rawValue).joined(separator: ", ")). Multicast only with an explicit --interface.")
+
+    @Option(help: "Protocol: \(ProtocolRegistry.standard.names.joined(separator: ", ")).")
+    var `protocol`: String
+    @Option(help: "Destination HOST[:PORT] (default port: the protocol's). Omit with --interface to send to the multicast groups.")
+    var to: String?
+    @Option(help: "Send multicast through this interface only (e.g. lo).")
+    var interface: String?
+    @Option(help: "PNG to send (scaled to --size if given).")
+    var image: String?
+    @Option(help: "Test pattern to send.")
+    var pattern: String?
+    @OptionGroup var panel: PanelOptions
+    @Option(help: "Frames per second.")
+    var fps: Double?
+    @Flag(help: "Send as fast as the socket takes it.")
+    var topspeed = false
+    @Option(help: "Stop after this many seconds.")
+    var seconds: Double?
+    @Option(help: "Stop after this many frames.")
+    var frames: Int?
+    @Flag(help: "Send the protocol's sync after each frame (ArtSync, E1.31 sync).")
+    var sync = false
+    @Option(name: .customLong("sync-universe"), help: "sACN synchronization address.")
+    var syncUniverse: Int = 63999
+    @Option(help: "sACN priority (0-200).")
+    var priority: Int = 100
+    @Option(name: .customLong("source-name"), help: "sACN source name.")
+    var sourceName: String = "PanelSim"
+    @Flag(help: "Send sACN universe discovery every 10 s.")
+    var discovery = false
+    @Option(help: "Write the datagrams to this pcap instead of sending them.")
+    var pcap: String?
+    @Option(help: "Write a JSON summary (frames, packets, rates) here.")
+    var json: String?
+
+    func run() async throws {
+        guard let plugin = ProtocolRegistry.standard.plugin(named: `protocol`) else {
+            throw UsageError(message: "unknown protocol \"\(`protocol`)\" (known: \(ProtocolRegistry.standard.names.joined(separator: ", ")))")
+        }
+        if (image == nil) == (pattern == nil) { throw UsageError(message: "give exactly one of --image FILE.png or --pattern NAME") }
+        if topspeed && fps != nil { throw UsageError(message: "give --fps or --topspeed, not both") }
+        if !(0...200).contains(priority) { throw UsageError(message: "--priority must be 0...200") }
+        if !(1...63999).contains(syncUniverse) { throw UsageError(message: "--sync-universe must be 1...63999") }
+        var content: SendContent
+        var imageSize: (Int, Int)? = nil
+        if let path = image {
+            do {
+                let c = try PNGFile.read(path: path)
+                imageSize = (c.width, c.height)
+                content = .image(c)
+            } catch {
+                throw UsageError(message: "--image: \(error)")
+            }
+        } else {
+            guard let p = TestPattern(rawValue: pattern ?? "") else {
+                throw UsageError(message: "--pattern must be one of \(TestPattern.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            content = .pattern(p)
+        }
+        let size = try panel.size(default: imageSize)
+        let map = try panel.channelMap(plugin: plugin, size: size)
+        var host: String? = nil
+        var port = Int(plugin.defaultPort)
+        if let t = to {
+            guard let hp = HostPort.parse(t, defaultPort: port) else { throw UsageError(message: "--to \"\(t)\" is not HOST[:PORT]") }
+            (host, port) = hp
+        } else if interface == nil && pcap == nil {
+            throw UsageError(message: "give --to HOST[:PORT], or --interface IF to send multicast")
+        }
+        if interface != nil && !plugin.usesMulticast && host == nil {
+            throw UsageError(message: "\(plugin.name) is not a multicast protocol: give --to")
+        }
+        let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
+        let options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
+                                  fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
+                                  sender: sender, pcapPath: pcap, announce: discovery)
+        let session = SendSession(options: options)
+        let result: SendResult
+        do {
+            result = try await session.run()
+        } catch let e as OutputError {
+            throw e
+        } catch {
+            throw RunError(message: "\(error)")
+        }
+        let summary = String(format: "sent %d frames, %d packets, %d bytes in %.3f s (%.1f frames/s, %.0f packets/s)",
+                             result.frames, result.packets, result.bytes, result.elapsed, result.framesPerSecond, result.packetsPerSecond)
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
+        if let path = json {
+            let doc = JSONValue.object(["frames": .int(result.frames), "packets": .int(result.packets), "bytes": .int(result.bytes),
+                                        "seconds": .double(result.elapsed), "frames-per-second": .double(result.framesPerSecond),
+                                        "packets-per-second": .double(result.packetsPerSecond)])
+            try FileText.write(doc.pretty, to: path)
+        }
+    }
+}
+
+struct Protocols: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the protocols PanelSim speaks and their options.")
+    func run() throws {
+        for p in ProtocolRegistry.standard.plugins {
+            print("\(p.name)\t\(p.displayName), UDP \(p.defaultPort), first universe \(p.defaultStartUniverse)")
+            for (k, v) in p.options.sorted(by: { $0.key < $1.key }) { print("\toption \(k): \(v)") }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PanelDevice
+import PanelImage
+import PanelSession
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run emulated controllers and record every frame they show.",
+        discussion: """
+        Either --config FILE (several controllers) or the flags of one controller, which mirror the \
+        config keys. Runs until SIGINT/SIGTERM or --duration; a clean stop finishes every file.
+        """)
+
+    @Option(help: "YAML config file with a controllers: list.")
+    var config: String?
+    @Option(help: "Protocol of the single controller: \(ProtocolRegistry.standard.names.joined(separator: ", ")).")
+    var `protocol`: String?
+    @Option(help: "Controller name (its folder under --record); default: the protocol's name.")
+    var name: String?
+    @Option(help: "UDP address to listen on, HOST:PORT (default 127.0.0.1 and the protocol's port; port 0 = any free port).")
+    var listen: String?
+    @Option(help: "Interface to join multicast groups on (sACN); needs --listen 0.0.0.0:5568 to receive them.")
+    var interface: String?
+    @OptionGroup var panel: PanelOptions
+    @Option(help: "Frame sync: auto (hold for the sender's sync) or ignore.")
+    var sync: String?
+    @Option(help: "Timeout for an incomplete frame, e.g. 100ms (default: twice the frame interval, at least 100 ms).")
+    var timeout: String?
+    @Option(name: .customLong("option"), help: "Protocol option KEY=VALUE (repeatable), e.g. merge=ltp.")
+    var protocolOptions: [String] = []
+
+    @Option(help: "Record frames under this folder: <controller>/frame-NNNNNN.png, frames.jsonl, recording.json.")
+    var record: String?
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+    @Flag(help: "Drop packets that break a spec rule instead of acting on them.")
+    var strict = false
+    @Option(help: "Compare each recorded frame with golden PNGs in this folder (by frame index); exit 1 on a difference.")
+    var expect: String?
+    @Option(help: "Largest per-component difference that still matches a golden frame.")
+    var tolerance: Int = 0
+    @Option(name: .customLong("ready-file"), help: "Write the bound addresses here (JSON) once listening.")
+    var readyFile: String?
+    @Flag(name: .customLong("skip-identical"), help: "Do not write PNGs for frames identical to the last one.")
+    var skipIdentical = false
+    @Option(help: "Also write every received datagram to this pcap file.")
+    var pcap: String?
+    @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
+    var receiveBuffer: Int = 16 << 20
+    @Flag(help: "No live status line.")
+    var quiet = false
+
+    func run() async throws {
+        let sessionConfig = try loadConfig()
+        var options = ServeOptions()
+        options.recordDirectory = record
+        options.recording = RecordingOptions(png: .fast, skipIdentical: skipIdentical, maxBacklog: 256)
+        options.expectDirectory = expect
+        options.tolerance = max(0, tolerance)
+        options.duration = duration
+        options.readyFile = readyFile
+        options.statusLine = !quiet && isTerminal()
+        options.strict = strict
+        options.receiveBufferBytes = receiveBuffer
+        options.pcapPath = pcap
+        if expect != nil && record == nil {
+            throw UsageError(message: "--expect needs --record DIR (frames are compared as they are recorded)")
+        }
+        let logger = Logger(label: "panelsim.serve")
+        let session = ServeSession(config: sessionConfig, options: options, logger: logger)
+        let stopper = SignalStopper { session.stop() }
+        let result: ServeResult
+        do {
+            result = try await session.run()
+        } catch let e as ConfigError {
+            throw e
+        } catch let e as OutputError {
+            throw e
+        } catch {
+            throw RunError(message: "\(error)")
+        }
+        _ = stopper
+        for c in result.controllers {
+            var line = "\(c.name): \(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn"
+            let malformed = c.counters.malformed.values.reduce(0, +)
+            if malformed > 0 { line += ", \(malformed) malformed" }
+            if let r = record { line += " → \(r)/\(c.name)/" }
+            if let stop = c.recordingStopped { line += " (recording stopped: \(stop))" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            if let g = c.golden {
+                let verdict = g.passed ? "golden: \(g.matched)/\(g.compared) frames match" : "golden: \(g.mismatches.count) of \(g.compared) frames differ"
+                FileHandle.standardError.write(Data(("  " + verdict + "\n").utf8))
+                for m in g.mismatches.prefix(10) {
+                    FileHandle.standardError.write(Data(("  frame \(m.frame): \(m.reason)" + (m.diffFile.map { " (diff: \($0))" } ?? "") + "\n").utf8))
+                }
+            }
+        }
+        if result.goldenFailed { throw ExitCode(Exit.checkFailed) }
+    }
+
+    /// The config file, or one controller built from the flags through the same validation.
+    func loadConfig() throws -> SessionConfig {
+        if let path = config {
+            if `protocol` != nil || listen != nil || panel.size != nil {
+                throw UsageError(message: "give either --config or the single-controller flags (--protocol, --listen, --size …), not both")
+            }
+            return try SessionConfig.load(path: path)
+        }
+        guard let protoName = `protocol` else { throw UsageError(message: "give --config FILE, or --protocol and --size for one controller") }
+        guard let plugin = ProtocolRegistry.standard.plugin(named: protoName) else {
+            throw UsageError(message: "unknown protocol \"\(protoName)\" (known: \(ProtocolRegistry.standard.names.joined(separator: ", ")))")
+        }
+        var transport = "udp: \(quoted(listen ?? "127.0.0.1:\(plugin.defaultPort)"))"
+        if let i = interface { transport += ", interface: \(quoted(i)), multicast: true" }
+        var yaml = "controllers:\n  - name: \(quoted(name ?? plugin.name))\n    protocol: \(quoted(plugin.name))\n    transport: { \(transport) }\n"
+        yaml += try panel.yaml(plugin: plugin)
+        var frame: [String] = []
+        if let s = sync { frame.append("sync: \(quoted(s))") }
+        if let t = timeout { frame.append("timeout: \(quoted(t))") }
+        if !frame.isEmpty { yaml += "    frame: { \(frame.joined(separator: ", ")) }\n" }
+        if !protocolOptions.isEmpty {
+            var pairs: [String] = []
+            for o in protocolOptions {
+                guard let eq = o.firstIndex(of: "=") else { throw UsageError(message: "--option \"\(o)\" must be KEY=VALUE") }
+                pairs.append("\(quoted(String(o[..<eq]))): \(quoted(String(o[o.index(after: eq)...])))")
+            }
+            yaml += "    options: { \(pairs.joined(separator: ", ")) }\n"
+        }
+        do {
+            return try SessionConfig.parse(yaml: yaml, file: "flags")
+        } catch {
+            throw UsageError(message: FlagNames.explain(error))
+        }
+    }
+}
+
+/// Turns a config key path from the flag-built config back into the flag's name.
+enum FlagNames {
+    static let table: [(String, String)] = [
+        ("panel.width", "--size"), ("panel.height", "--size"), ("panel.pixel", "--pixel"), ("panel.order", "--order"),
+        ("mapping.start-universe", "--start-universe"), ("mapping.channels-per-universe", "--channels-per-universe"),
+        ("mapping.layout", "--layout"), ("mapping.flip", "--flip"), ("mapping", "--size/--start-universe/--channels-per-universe"),
+        ("transport.udp", "--listen"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
+        ("options.", "--option "), ("name", "--name"), ("protocol", "--protocol"),
+    ]
+
+    static func explain(_ e: ConfigError) -> String {
+        let key = e.key.replacingOccurrences(of: "controllers[0].", with: "")
+        for (k, flag) in table where key == k || (k.hasSuffix(".") && key.hasPrefix(k)) {
+            return "\(flag)\(k.hasSuffix(".") ? String(key.dropFirst(k.count)) : ""): \(e.message)"
+        }
+        return "\(key): \(e.message)"
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+@testable import PanelCapture
+import PanelCore
+
+final class ReaderErrorTests: XCTestCase {
+    func writeThreeRecords(_ path: String) throws -> [[UInt8]] {
+        let writer = try PcapWriter(path: path)
+        for index in 0..<3 {
+            try writer.writeUDP(time: Timestamp(nanoseconds: Int64(index) * 1_000_000_007),
+                                source: Endpoint(address: "10.0.0.1", port: 6454),
+                                destination: Endpoint(address: "10.0.0.2", port: 6454),
+                                payload: [UInt8](repeating: UInt8(index), count: 100))
+        }
+        try writer.close()
+        return try readFrames(path).frames.map(\.bytes)
+    }
+
+    func testTruncatedFileGivesTheGoodRecordsThenAnErrorNamingRecord3() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("truncated.pcap").path
+        let records = try writeThreeRecords(path)
+        XCTAssertEqual(records.count, 3)
+        // Cut the last record (16-byte record header + 142 bytes) in half.
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data.removeLast((16 + 142) / 2)
+        try data.write(to: URL(fileURLWithPath: path))
+
+        let reader = try CaptureReader(path: path)
+        var good: [CapturedFrame] = []
+        var failure: CaptureError?
+        do {
+            while let frame = try reader.next() { good.append(frame) }
+        } catch {
+            failure = error
+        }
+        XCTAssertEqual(good.map(\.recordNumber), [1, 2])
+        XCTAssertEqual(good.map(\.bytes), Array(records[0..<2]))
+        let error = try XCTUnwrap(failure, "a truncated file must end with an error")
+        XCTAssertEqual(error.kind, .read)
+        XCTAssertEqual(error.recordNumber, 3)
+        XCTAssertEqual(error.path, path)
+        XCTAssertTrue(error.description.hasPrefix("\(path): record 3: "), error.description)
+        XCTAssertTrue(error.message.contains("truncated"), error.message)
+        // The error is sticky.
+        XCTAssertThrowsError(try reader.next()) { XCTAssertEqual(($0 as? CaptureError)?.recordNumber, 3) }
+    }
+
+    func testFileCutInsideARecordHeader() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("cut-header.pcap").path
+        _ = try writeThreeRecords(path)
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data.removeLast(142 + 8)  // keep half of record 3's header
+        try data.write(to: URL(fileURLWithPath: path))
+        let reader = try CaptureReader(path: path)
+        XCTAssertNotNil(try reader.next())
+        XCTAssertNotNil(try reader.next())
+        XCTAssertThrowsError(try reader.next()) { XCTAssertEqual(($0 as? CaptureError)?.recordNumber, 3) }
+    }
+
+    func testNonPcapFileIsAnErrorNamingTheFile() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("notes.txt").path
+        try Data("this is not a capture file, just some text\n".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try CaptureReader(path: path)) { error in
+            let captureError = error as? CaptureError
+            XCTAssertEqual(captureError?.kind, .open)
+            XCTAssertEqual(captureError?.path, path)
+            XCTAssertNil(captureError?.recordNumber)
+            XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+        }
+        XCTAssertThrowsError(try CaptureReader(path: directory.appendingPathComponent("missing.pcap").path)) { error in
+            XCTAssertTrue("\(error)".contains("missing.pcap"), "\(error)")
+        }
+    }
+
+    func testEmptyFileIsAnError() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("empty.pcap").path
+        try Data().write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try CaptureReader(path: path)) { XCTAssertEqual(($0 as? CaptureError)?.path, path) }
+    }
+
+    /// pcapng, two interfaces of the same link type: libpcap reads both.
+    func testPcapngTwoInterfacesSameLinkType() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("two-if.pcapng").path
+        let ip = Build.ipv4UDP("10.0.0.1", 1, "10.0.0.2", 2, [5, 5])
+        let file = Build.pcapngSectionHeader() + Build.pcapngInterface(linkType: 1) + Build.pcapngInterface(linkType: 1)
+            + Build.pcapngPacket(interface: 0, microseconds: 1_500_000, data: Build.ethernet(0x0800, ip))
+            + Build.pcapngPacket(interface: 1, microseconds: 2_500_001, data: Build.ethernet(0x0800, ip))
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        let (linkType, frames) = try readFrames(path)
+        XCTAssertEqual(linkType, 1)
+        XCTAssertEqual(frames.map(\.time.nanoseconds), [1_500_000_000, 2_500_001_000])
+        XCTAssertEqual(frames.compactMap { PacketParser.parse($0).udpDatagram }.count, 2)
+    }
+
+    /// pcapng whose second interface has another link type: libpcap has one link type
+    /// per file, so it fails at the block that introduces the second interface. The
+    /// records before it are returned.
+    func testPcapngSecondInterfaceWithOtherLinkTypeEndsWithAnError() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("mixed.pcapng").path
+        let ip = Build.ipv4UDP("10.0.0.1", 1, "10.0.0.2", 2, [5, 5])
+        let file = Build.pcapngSectionHeader()
+            + Build.pcapngInterface(linkType: 1)
+            + Build.pcapngPacket(interface: 0, microseconds: 1, data: Build.ethernet(0x0800, ip))
+            + Build.pcapngInterface(linkType: 101)
+            + Build.pcapngPacket(interface: 1, microseconds: 2, data: ip)
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        let reader = try CaptureReader(path: path)
+        XCTAssertEqual(reader.linkLayer, .ethernet)
+        let first = try XCTUnwrap(try reader.next())
+        XCTAssertNotNil(PacketParser.parse(first).udpDatagram)
+        XCTAssertThrowsError(try reader.next()) { error in
+            let captureError = error as? CaptureError
+            XCTAssertEqual(captureError?.recordNumber, 2)
+            XCTAssertTrue(captureError?.message.contains("different from the type of the first interface") ?? false, "\(error)")
+        }
+    }
+}
