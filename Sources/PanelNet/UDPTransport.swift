@@ -88,24 +88,30 @@ public final class UDPEndpoint: @unchecked Sendable {
             _ = try? await channel.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(options.receiveBufferBytes)).get()
         }
         let granted = (try? await channel.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) } ?? 0
-        if let d = device, let address = d.address {
+        if let d = device, case .v4(let v4)? = d.address, let provider = channel as? SocketOptionProvider {
             // Multicast we send leaves only through the named interface.
-            if case .v4(let v4) = address {
-                let raw = v4.address.sin_addr.s_addr
-                // IP_MULTICAST_IF takes an in_addr, which is the size of an int on Linux.
-                _ = try? await channel.setOption(.ipOption(.ip_multicast_if), value: SocketOptionValue(Int32(bitPattern: raw))).get()
-            }
-            _ = try? await channel.setOption(.ipOption(.ip_multicast_loop), value: 1).get()
+            try? await provider.setIPMulticastIF(v4.address.sin_addr).get()
+            try? await provider.setIPMulticastLoop(1).get()
         }
         return UDPEndpoint(channel: channel, options: options, receiveBufferBytes: granted, interface: device)
     }
 
-    /// Joins a multicast group on the configured interface (no-op without one).
+    /// Joins a multicast group on the configured interface (no-op without one). Done with
+    /// IP_ADD_MEMBERSHIP by interface index, which also works on `lo` (no MULTICAST flag there,
+    /// so NIO's own joinGroup refuses it).
     public func join(group: String) async throws {
         guard let device = interface else { return }
-        guard let mc = channel as? MulticastChannel else { throw TransportError("multicast \(group)", "socket cannot join groups") }
-        let address = try SocketAddress(ipAddress: group, port: 0)
-        try await mc.joinGroup(address, device: device).get()
+        guard let provider = channel as? SocketOptionProvider else { throw TransportError("multicast \(group)", "socket cannot join groups") }
+        var groupAddress = in_addr()
+        guard inet_pton(AF_INET, group, &groupAddress) == 1 else { throw TransportError("multicast \(group)", "not an IPv4 group address") }
+        var request = ip_mreqn()
+        request.imr_multiaddr = groupAddress
+        request.imr_ifindex = CInt(device.interfaceIndex)
+        do {
+            try await provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_ADD_MEMBERSHIP), value: request).get()
+        } catch {
+            throw TransportError("multicast \(group) on \(device.name)", "\(error)")
+        }
     }
 
     /// Queues a datagram; call on the event loop. `flush()` sends queued datagrams (sendmmsg).

@@ -52,6 +52,7 @@ public final class ServeSession: @unchecked Sendable {
         let model: DeviceModel
         let recorder: FrameRecorder?
         var joined: Set<String> = []
+        var joinedGeneration = -1
         init(config: ControllerConfig, model: DeviceModel, recorder: FrameRecorder?) {
             self.config = config; self.model = model; self.recorder = recorder
         }
@@ -192,7 +193,10 @@ public final class ServeSession: @unchecked Sendable {
     private func joinGroups(_ p: Port) async throws {
         guard let e = p.endpoint else { return }
         for c in p.controllers where c.config.multicast {
-            let wanted = try await loop.submit { c.model.multicastGroups.subtracting(c.joined) }.get()
+            let wanted = try await loop.submit { () -> Set<String> in
+                c.joinedGeneration = c.model.multicastGeneration
+                return c.model.multicastGroups.subtracting(c.joined)
+            }.get()
             for g in wanted.sorted() {
                 do {
                     try await e.join(group: g)
@@ -246,14 +250,13 @@ public final class ServeSession: @unchecked Sendable {
         if wrote { p.endpoint?.flush() }
     }
 
-    private var tickCount = 0
     private func tickAll() {
         let now = ServeSession.now()
-        tickCount += 1
         for p in ports {
             for c in p.controllers { c.model.tick(at: now) }
             drain(p)
-            if tickCount % 10 == 0, p.controllers.contains(where: { $0.config.multicast && !$0.model.multicastGroups.isSubset(of: $0.joined) }) {
+            if p.controllers.contains(where: { $0.config.multicast && $0.model.multicastGeneration != $0.joinedGeneration }) {
+                for c in p.controllers { c.joinedGeneration = c.model.multicastGeneration }
                 let port = p
                 Task { try? await self.joinGroups(port) }
             }

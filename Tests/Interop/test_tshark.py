@@ -86,9 +86,20 @@ def check_artnet(rows, port, universes: List[int], frames: int, length: int, syn
 
 
 def check_sacn(rows, datagrams, port, universes, frames, slots, sync: bool,
-               host: str = "127.0.0.1") -> None:
-    """rows: tshark rows of every packet; datagrams: the same packets via wire.read_pcap."""
+               host: str = "127.0.0.1", terminates: bool = True) -> None:
+    """rows: tshark rows of every packet; datagrams: the same packets via wire.read_pcap.
+
+    A source ends its stream with three stream-terminated packets per universe (E1.31 6.2.6):
+    they must come last, carry options 0x40, and are then set aside."""
     assert len(rows) == len(datagrams)
+    terminated = [r for r in rows if r["acn.dmx.options"] and I(r["acn.dmx.options"]) & 0x40]
+    assert len(terminated) == (3 * len(universes) if terminates else 0), \
+        f"{len(terminated)} stream-terminated packets, expected 3 per universe"
+    assert not terminated or rows[-len(terminated):] == terminated, "stream-terminated packets must end the stream"
+    for u in universes:
+        assert sum(1 for r in terminated if I(r["acn.dmx.universe"]) == u) == 3, f"universe {u}: not terminated 3 times"
+    if terminated:
+        rows, datagrams = rows[:-len(terminated)], datagrams[:-len(terminated)]
     per_frame = len(universes) + (1 if sync else 0)
     assert len(rows) == frames * per_frame, \
         f"{len(rows)} packets, expected {frames} x {per_frame}: {[r['frame.protocols'] for r in rows]}"
@@ -169,7 +180,7 @@ def test_reference_sacn_through_tshark(tshark, tmp_path):
         t += 0.05
     pcap = tmp_path / "ref.pcap"
     wire.write_pcap(pcap, ds)
-    check_sacn(sacn_rows(pcap), payloads(pcap), port, [1, 2, 3, 4], 3, 512, sync=True)
+    check_sacn(sacn_rows(pcap), payloads(pcap), port, [1, 2, 3, 4], 3, 512, sync=True, terminates=False)
 
 
 # ---------------------------------------------------------------- panelsim send --pcap

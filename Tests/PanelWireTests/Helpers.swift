@@ -28,34 +28,40 @@ func assertRejects(_ reason: WireError.Reason, at offset: Int, _ body: () throws
 }
 
 /// Decodes an Art-Net packet and hands the message to `check` while the bytes are alive.
-func withArtNet(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line, _ check: (ArtNetMessage) throws -> Void) rethrows {
-    try bytes.withUnsafeBytes { b in
+func withArtNet(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line, _ check: (ArtNetMessage) -> Void) {
+    bytes.withUnsafeBytes { b in
         do {
-            let m = try ArtNetDecoder.decode(b)
-            try check(m)
-        } catch let e as WireError {
-            XCTFail("rejected: \(e)", file: file, line: line)
+            check(try ArtNetDecoder.decode(b))
+        } catch {
+            XCTFail("rejected: \(error)", file: file, line: line)
         }
     }
 }
 
-func withE131(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line, _ check: (E131Message) throws -> Void) rethrows {
-    try bytes.withUnsafeBytes { b in
+func withE131(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line, _ check: (E131Message) -> Void) {
+    bytes.withUnsafeBytes { b in
         do {
-            let m = try E131Decoder.decode(b)
-            try check(m)
-        } catch let e as WireError {
-            XCTFail("rejected: \(e)", file: file, line: line)
+            check(try E131Decoder.decode(b))
+        } catch {
+            XCTFail("rejected: \(error)", file: file, line: line)
         }
     }
 }
 
 func decodeArtNet(_ bytes: [UInt8]) throws(WireError) {
-    try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(WireError) in _ = try ArtNetDecoder.decode(b) }
+    var failure: WireError?
+    bytes.withUnsafeBytes { b in
+        do throws(WireError) { _ = try ArtNetDecoder.decode(b) } catch { failure = error }
+    }
+    if let failure { throw failure }
 }
 
 func decodeE131(_ bytes: [UInt8]) throws(WireError) {
-    try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(WireError) in _ = try E131Decoder.decode(b) }
+    var failure: WireError?
+    bytes.withUnsafeBytes { b in
+        do throws(WireError) { _ = try E131Decoder.decode(b) } catch { failure = error }
+    }
+    if let failure { throw failure }
 }
 
 /// Sets the E1.31 flags+length fields at these offsets to 0x7 | (bytes from there to the end),

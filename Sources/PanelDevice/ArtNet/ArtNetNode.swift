@@ -58,6 +58,7 @@ public final class ArtNetNode: DeviceModel {
     public var findings: [DeviceFinding] { findingLog.items }
     public var malformedPackets: [MalformedPacket] { malformedLog.items }
     public var multicastGroups: Set<String> { [] }
+    public var multicastGeneration: Int { 0 }
     public var universes: [Int] { ports.map { Int($0.portAddress) } }
 
     struct Source {

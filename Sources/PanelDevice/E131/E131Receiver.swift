@@ -43,6 +43,7 @@ public final class E131Receiver: DeviceModel {
         for a in syncState.keys { groups.insert(E131.multicastGroup(universe: a)) }
         return groups
     }
+    public private(set) var multicastGeneration = 0
     /// Sources heard in universe discovery: CID → (name, universes).
     public private(set) var discovered: [String: DiscoveredSource] = [:]
 
@@ -237,6 +238,7 @@ public final class E131Receiver: DeviceModel {
 
     private func isHeld(_ d: E131Data, at now: Timestamp) -> Bool {
         guard settings.frame.sync == .auto, d.syncAddress != 0 else { return false }
+        if syncState[d.syncAddress] == nil { multicastGeneration += 1 }
         var state = syncState[d.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
         defer { syncState[d.syncAddress] = state }
         let since = state.lastSync ?? state.firstUse
@@ -257,6 +259,7 @@ public final class E131Receiver: DeviceModel {
             counters.count("sync-ignored-by-config")
             return
         }
+        if syncState[s.syncAddress] == nil { multicastGeneration += 1 }
         var state = syncState[s.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
         state.lastSync = now
         state.lossReported = false

@@ -103,6 +103,8 @@ public protocol DeviceModel: AnyObject {
     var universes: [Int] { get }
     /// Multicast groups the transport should join (e.g. sACN universes and sync addresses).
     var multicastGroups: Set<String> { get }
+    /// Changes whenever `multicastGroups` changes, so transports can check cheaply.
+    var multicastGeneration: Int { get }
 }
 
 /// What a model produced: frames to record and datagrams to send.
