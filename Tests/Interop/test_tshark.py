@@ -96,7 +96,7 @@ def check_sacn(rows, datagrams, port, universes, frames, slots, sync: bool,
     assert len(terminated) == (3 * len(universes) if terminates else 0), \
         f"{len(terminated)} stream-terminated packets, expected 3 per universe"
     assert not terminated or rows[-len(terminated):] == terminated, "stream-terminated packets must end the stream"
-    for u in universes:
+    for u in universes if terminates else []:
         assert sum(1 for r in terminated if I(r["acn.dmx.universe"]) == u) == 3, f"universe {u}: not terminated 3 times"
     if terminated:
         rows, datagrams = rows[:-len(terminated)], datagrams[:-len(terminated)]

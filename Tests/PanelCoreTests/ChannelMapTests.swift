@@ -49,7 +49,7 @@ final class ChannelMapTests: XCTestCase {
     func testFlipApplyLandsMirrored() throws {
         let m = try map(3, 1, flipH: true)
         var canvas = Canvas(width: 3, height: 1, format: .rgb)
-        [1, 2, 3, 4, 5, 6, 7, 8, 9].withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
+        ([1, 2, 3, 4, 5, 6, 7, 8, 9] as [UInt8]).withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.bytes, [7, 8, 9, 4, 5, 6, 1, 2, 3])
     }
 
@@ -57,7 +57,7 @@ final class ChannelMapTests: XCTestCase {
         let m = try map(2, 1, order: "grb")
         XCTAssertEqual(m.order.wireToCanvas, [1, 0, 2])
         var canvas = Canvas(width: 2, height: 1, format: .rgb)
-        [10, 20, 30, 40, 50, 60].withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
+        ([10, 20, 30, 40, 50, 60] as [UInt8]).withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.pixel(x: 0, y: 0), [20, 10, 30])  // R G B
         XCTAssertEqual(canvas.pixel(x: 1, y: 0), [50, 40, 60])
         XCTAssertEqual(m.pixel(universe: 0, channel: 0)?.component, 1)
@@ -70,20 +70,20 @@ final class ChannelMapTests: XCTestCase {
     func testBGRWOrder() throws {
         let m = try map(1, 1, .rgbw, order: "wbgr", cpu: 512)
         var canvas = Canvas(width: 1, height: 1, format: .rgbw)
-        [4, 3, 2, 1].withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
+        ([4, 3, 2, 1] as [UInt8]).withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.bytes, [1, 2, 3, 4])
     }
 
     func testShortPacketUpdatesOnlyItsChannels() throws {
         let m = try map(2, 1)
         var canvas = Canvas(width: 2, height: 1, format: .rgb, bytes: [9, 9, 9, 9, 9, 9])!
-        [1, 2, 3, 4].withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
+        ([1, 2, 3, 4] as [UInt8]).withUnsafeBytes { m.apply(universe: 0, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.bytes, [1, 2, 3, 4, 9, 9])
         // A universe outside the map, or a canvas of the wrong size, changes nothing.
-        [7, 7, 7].withUnsafeBytes { m.apply(universe: 1, data: $0, to: &canvas) }
+        ([7, 7, 7] as [UInt8]).withUnsafeBytes { m.apply(universe: 1, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.bytes, [1, 2, 3, 4, 9, 9])
         var wrong = Canvas(width: 3, height: 1, format: .rgb)
-        [7, 7, 7].withUnsafeBytes { m.apply(universe: 0, data: $0, to: &wrong) }
+        ([7, 7, 7] as [UInt8]).withUnsafeBytes { m.apply(universe: 0, data: $0, to: &wrong) }
         XCTAssertEqual(wrong.bytes, [UInt8](repeating: 0, count: 9))
     }
 
@@ -93,7 +93,7 @@ final class ChannelMapTests: XCTestCase {
         XCTAssertEqual(m.address(x: 2, y: 0)?.universe, 8)
         XCTAssertEqual(m.address(x: 2, y: 0)?.channel, 0)
         var canvas = Canvas(width: 4, height: 1, format: .rgb)
-        [1, 2, 3].withUnsafeBytes { m.apply(universeIndex: 1, data: $0, to: &canvas) }
+        ([1, 2, 3] as [UInt8]).withUnsafeBytes { m.apply(universeIndex: 1, data: $0, to: &canvas) }
         XCTAssertEqual(canvas.pixel(x: 2, y: 0), [1, 2, 3])
     }
 

@@ -10,7 +10,7 @@ final class ArtNetVectorTests: XCTestCase {
     // MARK: ArtDmx / ArtNzs
 
     func testArtDmxEncode() {
-        [1, 2, 3, 4, 5, 6].withUnsafeBytes { ArtNetEncoder.dmx(into: &out, sequence: 42, physical: 1, portAddress: 0x1234, data: $0) }
+        ([1, 2, 3, 4, 5, 6] as [UInt8]).withUnsafeBytes { ArtNetEncoder.dmx(into: &out, sequence: 42, physical: 1, portAddress: 0x1234, data: $0) }
         XCTAssertEqual(hexString(out), hexString(Vectors.artDmx))
     }
 
@@ -33,7 +33,7 @@ final class ArtNetVectorTests: XCTestCase {
     }
 
     func testArtDmxEncoderKeepsLengthEvenAndInRange() {
-        [7, 8, 9].withUnsafeBytes { ArtNetEncoder.dmx(into: &out, sequence: 0, portAddress: 1, data: $0) }
+        ([7, 8, 9] as [UInt8]).withUnsafeBytes { ArtNetEncoder.dmx(into: &out, sequence: 0, portAddress: 1, data: $0) }
         XCTAssertEqual(Array(out[16...]), [0x00, 0x04, 7, 8, 9, 0])
         [UInt8]().withUnsafeBytes { ArtNetEncoder.dmx(into: &out, sequence: 0, portAddress: 1, data: $0) }
         XCTAssertEqual(Array(out[16...]), [0x00, 0x02, 0, 0])
@@ -43,7 +43,7 @@ final class ArtNetVectorTests: XCTestCase {
     }
 
     func testArtNzsEncodeDecode() {
-        [0xFF, 0x80].withUnsafeBytes { ArtNetEncoder.nzs(into: &out, sequence: 5, startCode: 0xCC, portAddress: 1, data: $0) }
+        ([0xFF, 0x80] as [UInt8]).withUnsafeBytes { ArtNetEncoder.nzs(into: &out, sequence: 5, startCode: 0xCC, portAddress: 1, data: $0) }
         XCTAssertEqual(hexString(out), hexString(Vectors.artNzs))
         withArtNet(Vectors.artNzs) { m in
             guard case .nzs(let d) = m else { return XCTFail("\(m)") }

@@ -26,7 +26,7 @@ final class E131VectorTests: XCTestCase {
     }
 
     func testDataEncode() {
-        [0xFF, 0x00, 0x80, 0x01, 0x7F, 0x40].withUnsafeBytes {
+        ([0xFF, 0x00, 0x80, 0x01, 0x7F, 0x40] as [UInt8]).withUnsafeBytes {
             E131Encoder.data(into: &out, cid: vectorCID, sourceName: "PanelSim test", priority: 100, syncAddress: 0,
                              sequence: 0x11, options: [], universe: 1, startCode: 0, data: $0)
         }
