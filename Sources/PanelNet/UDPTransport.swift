@@ -48,11 +48,13 @@ public final class UDPEndpoint: @unchecked Sendable {
         self.options = options
         self.receiveBufferBytes = receiveBufferBytes
         self.interface = interface
+        localHost = channel.localAddress?.ipAddress ?? options.host
+        localPort = channel.localAddress?.port ?? options.port
     }
 
-    /// The address the socket is bound to (port 0 resolved to the real port).
-    public var localHost: String { channel.localAddress?.ipAddress ?? options.host }
-    public var localPort: Int { channel.localAddress?.port ?? options.port }
+    /// The address the socket is bound to (port 0 resolved to the real port); kept after close.
+    public let localHost: String
+    public let localPort: Int
 
     /// Opens and binds the socket.
     public static func bind(group: EventLoopGroup, options: UDPOptions,

@@ -87,22 +87,10 @@ public final class FrameRecorder: @unchecked Sendable {
         lock.lock()
         if let max = options.maxBacklog, pending >= max { skipBacklog = true } else { pending += 1 }
         lock.unlock()
-        let sources: [JSONValue] = event.sources.map { s in
-            var o: [String: JSONValue] = ["address": .string(s.address), "port": .int(Int(s.port))]
-            if let n = s.name { o["name"] = .string(n) }
-            if let c = s.cid { o["cid"] = .string(c) }
-            return .object(o)
-        }
-        var line: [String: JSONValue] = [
-            "index": .int(event.index), "time": .double(time), "torn": .bool(event.torn),
-            "universes": .array(event.universes.map { .int($0) }), "sources": .array(sources),
-            "sync": .bool(event.synchronized),
-        ]
-        for (k, v) in extras { line[k] = v }
-        let base = line
+        let base = FrameRecorder.line(for: event, time: time, extras: extras)
         if skipBacklog {
             queue.async { [self] in
-                var line = base
+                var line = base()
                 line["file"] = .null
                 line["skipped"] = .string("backlog")
                 notWritten["backlog", default: 0] += 1
@@ -114,7 +102,7 @@ public final class FrameRecorder: @unchecked Sendable {
         }
         let canvas = event.canvas
         queue.async { [self] in
-            var line = base
+            var line = base()
             defer { lock.lock(); pending -= 1; lock.unlock() }
             lastFrameIndex = event.index
             let name = FrameRecorder.fileName(frame: event.index)
@@ -142,6 +130,26 @@ public final class FrameRecorder: @unchecked Sendable {
                 }
             }
             append(line)
+        }
+    }
+
+    /// The frames.jsonl object of a frame event, built on the recorder's queue (off the receive path).
+    static func line(for event: FrameEvent, time: Double, extras: [String: JSONValue]) -> () -> [String: JSONValue] {
+        let index = event.index, torn = event.torn, universes = event.universes, sources = event.sources, sync = event.synchronized
+        return {
+            var line: [String: JSONValue] = [
+                "index": .int(index), "time": .double(time), "torn": .bool(torn),
+                "universes": .array(universes.map { .int($0) }),
+                "sources": .array(sources.map { s in
+                    var o: [String: JSONValue] = ["address": .string(s.address), "port": .int(Int(s.port))]
+                    if let n = s.name { o["name"] = .string(n) }
+                    if let c = s.cid { o["cid"] = .string(c) }
+                    return .object(o)
+                }),
+                "sync": .bool(sync),
+            ]
+            for (k, v) in extras { line[k] = v }
+            return line
         }
     }
 

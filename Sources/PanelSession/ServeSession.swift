@@ -73,6 +73,7 @@ public final class ServeSession: @unchecked Sendable {
     private var stopped = false
     private var pcap: PcapWriter?
     private var dropsAtStart: [String: Int] = [:]
+    private var lastSource: (SocketAddress, PacketSource)?
 
     public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
         self.config = config
@@ -212,7 +213,14 @@ public final class ServeSession: @unchecked Sendable {
     private func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
         let now = ServeSession.now()
         if epoch == nil { epoch = now }
-        let source = PacketSource(address: address.ipAddress ?? "?", port: UInt16(truncatingIfNeeded: address.port ?? 0))
+        // Formatting an address costs more than decoding a packet: reuse it per sender.
+        let source: PacketSource
+        if let (a, s) = lastSource, a == address {
+            source = s
+        } else {
+            source = PacketSource(address: address.ipAddress ?? "?", port: UInt16(truncatingIfNeeded: address.port ?? 0))
+            lastSource = (address, source)
+        }
         buffer.withUnsafeReadableBytes { bytes in
             if let w = pcap, let e = p.endpoint {
                 try? w.writeUDP(time: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)),

@@ -54,7 +54,13 @@ public final class ArtNetNode: DeviceModel {
 
     public var name: String { settings.name }
     public private(set) var settings: ArtNetNodeSettings
-    public private(set) var counters = DeviceCounters()
+    public var counters: DeviceCounters {
+        var c = storedCounters
+        if dmxPackets > 0 { c.events["artdmx"] = dmxPackets }
+        return c
+    }
+    private var storedCounters = DeviceCounters()
+    private var dmxPackets = 0
     public var findings: [DeviceFinding] { findingLog.items }
     public var malformedPackets: [MalformedPacket] { malformedLog.items }
     public var multicastGroups: Set<String> { [] }
@@ -73,6 +79,9 @@ public final class ArtNetNode: DeviceModel {
         var portAddress: UInt16
         var merge: MergeMode
         var sources: [Source] = []
+        /// The sources as frame events name them; `refresh()` after `sources` changes membership.
+        var frameSources: [FrameSource] = []
+        mutating func refresh() { frameSources = sources.map { FrameSource($0.id) } }
         var mergeBuffer = [UInt8](repeating: 0, count: 512)
         var receivedData = false
         var thirdSourceReported = false
@@ -109,41 +118,41 @@ public final class ArtNetNode: DeviceModel {
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
         if firstPacket == nil { firstPacket = time }
-        counters.packets += 1
-        counters.bytes += datagram.count
+        storedCounters.packets += 1
+        storedCounters.bytes += datagram.count
         let message: ArtNetMessage
         do {
             message = try ArtNetDecoder.decode(datagram)
         } catch {
-            counters.countMalformed(error.reason.rawValue)
+            storedCounters.countMalformed(error.reason.rawValue)
             malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
             return
         }
         switch message {
         case .dmx(let dmx):
-            counters.count("artdmx")
+            dmxPackets += 1
             if noteViolations(dmx.violations) { return }
             handleDmx(dmx, from: source, at: time)
         case .nzs(let nzs):
-            counters.count("artnzs")
+            storedCounters.count("artnzs")
             _ = noteViolations(nzs.violations)
-            counters.count("nzs-not-level-data")
+            storedCounters.count("nzs-not-level-data")
         case .sync(let sync):
-            counters.count("artsync")
+            storedCounters.count("artsync")
             if noteViolations(sync.violations) { return }
             handleSync(from: source, at: time)
         case .poll(let poll):
-            counters.count("artpoll")
+            storedCounters.count("artpoll")
             if noteViolations(poll.violations) { return }
             answerPoll(poll, to: source)
         case .pollReply:
-            counters.count("artpollreply")
+            storedCounters.count("artpollreply")
         case .address(let address):
-            counters.count("artaddress")
+            storedCounters.count("artaddress")
             if noteViolations(address.violations) { return }
             handleAddress(address, from: source, at: time)
         case .unsupported(let op, let name):
-            counters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
+            storedCounters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
         }
         collectFrames()
     }
@@ -151,9 +160,9 @@ public final class ArtNetNode: DeviceModel {
     /// Counts violations; true when strict mode says to drop the packet.
     private func noteViolations(_ v: ArtNetViolations) -> Bool {
         guard !v.isEmpty else { return false }
-        counters.countViolations(v.ruleIDs)
+        storedCounters.countViolations(v.ruleIDs)
         if settings.strict {
-            counters.count("dropped-strict")
+            storedCounters.count("dropped-strict")
             return true
         }
         return false
@@ -161,70 +170,64 @@ public final class ArtNetNode: DeviceModel {
 
     private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
         guard let pi = portIndex[dmx.portAddress] else {
-            counters.count("universe-not-mapped")
+            storedCounters.count("universe-not-mapped")
             return
         }
         expireSources(port: pi, at: now)
-        var port = ports[pi]
+        // Mutate ports[pi] in place: a local copy would copy its buffers on every packet.
         let si: Int
-        if let existing = port.sources.firstIndex(where: { $0.id == source }) {
+        if let existing = ports[pi].sources.firstIndex(where: { $0.id == source }) {
             si = existing
-        } else if port.sources.count < 2 {
-            port.sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
-            si = port.sources.count - 1
-            if port.sources.count == 2 {
-                counters.count("merge-started")
+        } else if ports[pi].sources.count < 2 {
+            ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
+            ports[pi].refresh()
+            si = ports[pi].sources.count - 1
+            if ports[pi].sources.count == 2 {
+                storedCounters.count("merge-started")
                 findingLog.append(DeviceFinding(time: seconds(now), kind: "merge", universe: Int(dmx.portAddress),
-                    message: "Art-Net universe \(dmx.portAddress) merges two sources (\(port.sources[0].id), \(source)) in \(port.merge.rawValue.uppercased()) mode"))
+                    message: "Art-Net universe \(dmx.portAddress) merges two sources (\(ports[pi].sources[0].id), \(source)) in \(ports[pi].merge.rawValue.uppercased()) mode"))
             }
         } else {
-            counters.count("third-source-ignored")
-            if !port.thirdSourceReported {
-                port.thirdSourceReported = true
+            storedCounters.count("third-source-ignored")
+            if !ports[pi].thirdSourceReported {
+                ports[pi].thirdSourceReported = true
                 findingLog.append(DeviceFinding(time: seconds(now), kind: "third-source", universe: Int(dmx.portAddress),
                     message: "Art-Net universe \(dmx.portAddress): a third source \(source) is ignored while two already merge"))
             }
-            ports[pi] = port
             return
         }
-        switch SequenceRule.artNet.judge(last: port.sources[si].sequence, new: dmx.sequence) {
+        switch SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence) {
         case .duplicate:
-            counters.count("sequence-duplicate")
-            ports[pi] = port
+            storedCounters.count("sequence-duplicate")
             return
         case .outOfOrder:
-            counters.count("sequence-out-of-order")
-            ports[pi] = port
+            storedCounters.count("sequence-out-of-order")
             return
         case .gap(let missing):
-            counters.count("sequence-gap")
-            counters.count("sequence-missing", missing)
+            storedCounters.count("sequence-gap")
+            storedCounters.count("sequence-missing", missing)
         case .first, .next, .disabled:
             break
         }
-        if dmx.sequence != 0 { port.sources[si].sequence = dmx.sequence }
-        port.sources[si].lastSeen = now
+        if dmx.sequence != 0 { ports[pi].sources[si].sequence = dmx.sequence }
+        ports[pi].sources[si].lastSeen = now
         let n = dmx.data.count
-        port.sources[si].data.withUnsafeMutableBytes { dst in
+        ports[pi].sources[si].data.withUnsafeMutableBytes { dst in
             if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
         }
-        port.sources[si].length = max(port.sources[si].length, n)
-        port.receivedData = true
+        ports[pi].sources[si].length = max(ports[pi].sources[si].length, n)
+        ports[pi].receivedData = true
 
-        let frameSources = port.sources.map { FrameSource($0.id) }
         let held = settings.frame.sync == .auto && isSyncMode(at: now)
-        if port.sources.count == 2 && port.merge == .htp {
-            let a = port.sources[0], b = port.sources[1]
-            let len = max(a.length, b.length)
-            for k in 0..<len { port.mergeBuffer[k] = max(a.data[k], b.data[k]) }
-            ports[pi] = port
+        if ports[pi].sources.count == 2 && ports[pi].merge == .htp {
+            let len = max(ports[pi].sources[0].length, ports[pi].sources[1].length)
+            for k in 0..<len { ports[pi].mergeBuffer[k] = max(ports[pi].sources[0].data[k], ports[pi].sources[1].data[k]) }
             ports[pi].mergeBuffer.withUnsafeBytes { buf in
-                assembler.stage(index: pi, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: frameSources, at: now, held: held)
+                assembler.stage(index: pi, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: ports[pi].frameSources, at: now, held: held)
             }
         } else {
             // One source, or LTP: this packet's data is the output.
-            ports[pi] = port
-            assembler.stage(index: pi, data: dmx.data, sources: frameSources, at: now, held: held)
+            assembler.stage(index: pi, data: dmx.data, sources: ports[pi].frameSources, at: now, held: held)
         }
     }
 
@@ -235,16 +238,16 @@ public final class ArtNetNode: DeviceModel {
 
     private func handleSync(from source: PacketSource, at now: Timestamp) {
         guard settings.frame.sync == .auto else {
-            counters.count("artsync-ignored-by-config")
+            storedCounters.count("artsync-ignored-by-config")
             return
         }
         let senders = ports.flatMap { $0.sources.map { $0.id.address } }
         guard senders.contains(source.address) else {
-            counters.count("artsync-ignored-not-sender")
+            storedCounters.count("artsync-ignored-not-sender")
             return
         }
         if ports.contains(where: { $0.sources.count > 1 }) {
-            counters.count("artsync-ignored-merging")
+            storedCounters.count("artsync-ignored-merging")
             return
         }
         if lastArtSync == nil || !isSyncMode(at: now) {
@@ -259,7 +262,8 @@ public final class ArtNetNode: DeviceModel {
         let before = ports[pi].sources.count
         ports[pi].sources.removeAll { now - $0.lastSeen > ArtNetNode.sourceTimeout }
         if ports[pi].sources.count < before {
-            counters.count("source-timeout", before - ports[pi].sources.count)
+            ports[pi].refresh()
+            storedCounters.count("source-timeout", before - ports[pi].sources.count)
             ports[pi].thirdSourceReported = false
         }
     }
@@ -267,7 +271,7 @@ public final class ArtNetNode: DeviceModel {
     public func tick(at now: Timestamp) {
         if let last = lastArtSync, !syncLossReported, now - last > ArtNetNode.syncTimeout {
             syncLossReported = true
-            counters.count("sync-lost")
+            storedCounters.count("sync-lost")
             findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: nil, message: "no ArtSync for 4 s: the node went back to immediate output"))
         }
         for pi in ports.indices where !ports[pi].sources.isEmpty { expireSources(port: pi, at: now) }
@@ -284,8 +288,8 @@ public final class ArtNetNode: DeviceModel {
     private func collectFrames() {
         guard !assembler.events.isEmpty else { return }
         for e in assembler.events {
-            counters.frames += 1
-            if e.torn { counters.torn += 1 }
+            storedCounters.frames += 1
+            if e.torn { storedCounters.torn += 1 }
             output.frames.append(e)
         }
         assembler.events.removeAll(keepingCapacity: true)
@@ -312,7 +316,7 @@ public final class ArtNetNode: DeviceModel {
         r.estaManufacturer = 0x7FF0  // ESTA's prototype/experimental ID
         r.shortName = settings.shortName
         r.longName = settings.longName
-        r.nodeReport = "#0001 [\(String(counters.packets % 10000))] PanelSim emulated node"
+        r.nodeReport = "#0001 [\(String(storedCounters.packets % 10000))] PanelSim emulated node"
         r.numPorts = 1
         r.portTypes = [0x80, 0, 0, 0]  // output, DMX512
         r.goodOutputA = [ports[i].receivedData ? 0x80 : 0x00, 0, 0, 0]
@@ -334,7 +338,7 @@ public final class ArtNetNode: DeviceModel {
             ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: i))
             output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
         }
-        counters.count("artpollreply-sent", output.replies.count)
+        storedCounters.count("artpollreply-sent", output.replies.count)
     }
 
     private func handleAddress(_ a: ArtAddress, from source: PacketSource, at now: Timestamp) {
@@ -348,7 +352,7 @@ public final class ArtNetNode: DeviceModel {
             if a.subSwitch & 0x80 != 0 { pa = (pa & 0x7F0F) | UInt16(a.subSwitch & 0x0F) << 4 } else if a.subSwitch == 0 { pa = (pa & 0x7F0F) | (original & 0x00F0) }
             if a.swOut[0] & 0x80 != 0 { pa = (pa & 0x7FF0) | UInt16(a.swOut[0] & 0x0F) } else if a.swOut[0] == 0 { pa = (pa & 0x7FF0) | (original & 0x000F) }
             if pa != ports[pi].portAddress {
-                counters.count("port-readdressed")
+                storedCounters.count("port-readdressed")
                 findingLog.append(DeviceFinding(time: seconds(now), kind: "readdressed", universe: Int(pa),
                     message: "ArtAddress from \(source) moved port \(pi + 1) from universe \(ports[pi].portAddress) to \(pa)"))
                 ports[pi].portAddress = pa
@@ -359,9 +363,9 @@ public final class ArtNetNode: DeviceModel {
         case .mergeLTP(let p): setMerge(.ltp, port: pi + p)
         case .mergeHTP(let p): setMerge(.htp, port: pi + p)
         case .cancelMerge:
-            for i in ports.indices where ports[i].sources.count > 1 { ports[i].sources.removeFirst() }
+            for i in ports.indices where ports[i].sources.count > 1 { ports[i].sources.removeFirst(); ports[i].refresh() }
         case .clearOutput(let p):
-            if pi + p < ports.count { ports[pi + p].sources.removeAll() }
+            if pi + p < ports.count { ports[pi + p].sources.removeAll(); ports[pi + p].refresh() }
         case .none, .other:
             break
         }
@@ -372,6 +376,6 @@ public final class ArtNetNode: DeviceModel {
     private func setMerge(_ mode: MergeMode, port: Int) {
         guard port >= 0, port < ports.count else { return }
         ports[port].merge = mode
-        counters.count("merge-mode-\(mode.rawValue)")
+        storedCounters.count("merge-mode-\(mode.rawValue)")
     }
 }

@@ -34,7 +34,13 @@ public final class E131Receiver: DeviceModel {
 
     public var name: String { settings.name }
     public let settings: E131ReceiverSettings
-    public private(set) var counters = DeviceCounters()
+    public var counters: DeviceCounters {
+        var c = storedCounters
+        if dataPackets > 0 { c.events["data"] = dataPackets }
+        return c
+    }
+    private var storedCounters = DeviceCounters()
+    private var dataPackets = 0
     public var findings: [DeviceFinding] { findingLog.items }
     public var malformedPackets: [MalformedPacket] { malformedLog.items }
     public var universes: [Int] { Array(settings.map.universes) }
@@ -61,14 +67,16 @@ public final class E131Receiver: DeviceModel {
         var sequence: UInt8?
         var data: [UInt8]
         var length: Int
-        var frameSource: FrameSource { FrameSource(address: address.address, port: address.port, name: name, cid: cid.description) }
+        /// How frame events name this source (refreshed when its name or address changes).
+        var frameSource: FrameSource
     }
 
     struct Universe {
         var sources: [Source] = []
         var winner: CID?
         var inConflict = false
-        var mergeBuffer = [UInt8](repeating: 0, count: 512)
+        /// Allocated on the first HTP merge.
+        var mergeBuffer: [UInt8] = []
     }
 
     struct SyncState {
@@ -99,27 +107,27 @@ public final class E131Receiver: DeviceModel {
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
         if firstPacket == nil { firstPacket = time }
-        counters.packets += 1
-        counters.bytes += datagram.count
+        storedCounters.packets += 1
+        storedCounters.bytes += datagram.count
         let message: E131Message
         do {
             message = try E131Decoder.decode(datagram)
         } catch {
-            counters.countMalformed(error.reason.rawValue)
+            storedCounters.countMalformed(error.reason.rawValue)
             malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
             return
         }
         switch message {
         case .data(let d):
-            counters.count("data")
+            dataPackets += 1
             if noteViolations(d.violations) { return }
             handleData(d, from: source, at: time)
         case .sync(let s):
-            counters.count("sync")
+            storedCounters.count("sync")
             if noteViolations(s.violations) { return }
             handleSync(s, at: time)
         case .discovery(let d):
-            counters.count("discovery")
+            storedCounters.count("discovery")
             _ = noteViolations(d.violations)
             var entry = discovered[d.cid.description] ?? DiscoveredSource(name: d.sourceName, universes: [])
             entry.name = d.sourceName
@@ -131,9 +139,9 @@ public final class E131Receiver: DeviceModel {
 
     private func noteViolations(_ v: E131Violations) -> Bool {
         guard !v.isEmpty else { return false }
-        counters.countViolations(v.ruleIDs)
+        storedCounters.countViolations(v.ruleIDs)
         if settings.strict {
-            counters.count("dropped-strict")
+            storedCounters.count("dropped-strict")
             return true
         }
         return false
@@ -141,64 +149,70 @@ public final class E131Receiver: DeviceModel {
 
     private func handleData(_ d: E131Data, from address: PacketSource, at now: Timestamp) {
         if d.options.contains(.preview) {
-            counters.count("preview-ignored")
+            storedCounters.count("preview-ignored")
             return
         }
         guard let ui = index[d.universe] else {
-            counters.count("universe-not-mapped")
+            storedCounters.count("universe-not-mapped")
             return
         }
         expireSources(ui, at: now)
+        // Take the universe out while working on it, so its buffers are not copied per packet.
         var u = universeState[ui]
+        universeState[ui] = Universe()
+        defer { universeState[ui] = u }
         var si = u.sources.firstIndex { $0.cid == d.cid }
         if let i = si {
             switch SequenceRule.e131.judge(last: u.sources[i].sequence, new: d.sequence) {
             case .duplicate:
-                counters.count("sequence-duplicate")
+                storedCounters.count("sequence-duplicate")
                 return
             case .outOfOrder:
-                counters.count("sequence-out-of-order")
+                storedCounters.count("sequence-out-of-order")
                 return
             case .gap(let missing):
-                counters.count("sequence-gap")
-                counters.count("sequence-missing", missing)
+                storedCounters.count("sequence-gap")
+                storedCounters.count("sequence-missing", missing)
             case .first, .next, .disabled:
                 break
             }
         }
         if d.options.contains(.streamTerminated) {
-            counters.count("stream-terminated")
+            storedCounters.count("stream-terminated")
             if let i = si {
                 findingLog.append(DeviceFinding(time: seconds(now), kind: "stream-terminated", universe: Int(d.universe),
                     message: "sACN source \"\(u.sources[i].name)\" (\(address)) ended universe \(d.universe) (stream terminated)"))
                 u.sources.remove(at: i)
                 if u.winner == d.cid { u.winner = nil }
                 updateConflict(&u, universe: d.universe, at: now)
-                universeState[ui] = u
             }
             return
         }
         if si == nil {
             guard u.sources.count < E131Receiver.maxSourcesPerUniverse else {
-                counters.count("too-many-sources")
+                storedCounters.count("too-many-sources")
                 return
             }
-            u.sources.append(Source(cid: d.cid, address: address, name: d.sourceName, priority: d.priority, lastSeen: now,
-                                    sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0))
+            let name = d.sourceName
+            u.sources.append(Source(cid: d.cid, address: address, name: name, priority: d.priority, lastSeen: now,
+                                    sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
+                                    frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
             si = u.sources.count - 1
-            counters.count("source-added")
+            storedCounters.count("source-added")
         }
         guard let i = si else { return }
         u.sources[i].sequence = d.sequence
         u.sources[i].lastSeen = now
-        u.sources[i].address = address
+        if u.sources[i].address != address {
+            u.sources[i].address = address
+            u.sources[i].frameSource = FrameSource(address: address.address, port: address.port, name: u.sources[i].name, cid: d.cid.description)
+        }
         if d.startCode != 0 {
-            counters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
-            universeState[ui] = u
+            storedCounters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
             return
         }
         if u.sources[i].priority != d.priority {
-            counters.count("priority-change")
+            storedCounters.count("priority-change")
             u.sources[i].priority = d.priority
         }
         let n = d.data.count
@@ -208,32 +222,28 @@ public final class E131Receiver: DeviceModel {
         u.sources[i].length = n
         updateConflict(&u, universe: d.universe, at: now)
 
-        let top = u.sources.map(\.priority).max() ?? 0
+        let (top, topCount) = E131Receiver.topPriority(u.sources)
         guard d.priority == top else {
-            counters.count("lower-priority-ignored")
-            universeState[ui] = u
+            storedCounters.count("lower-priority-ignored")
             return
         }
         let held = isHeld(d, at: now)
-        let tops = u.sources.filter { $0.priority == top }
-        if tops.count > 1 && settings.mergeEqualPriority {
+        if topCount > 1 && settings.mergeEqualPriority {
+            let tops = u.sources.filter { $0.priority == top }
             let len = tops.map(\.length).max() ?? 0
+            if u.mergeBuffer.isEmpty { u.mergeBuffer = [UInt8](repeating: 0, count: 512) }
             for k in 0..<len { u.mergeBuffer[k] = tops.reduce(0) { max($0, $1.data[k]) } }
-            universeState[ui] = u
-            universeState[ui].mergeBuffer.withUnsafeBytes { buf in
+            u.mergeBuffer.withUnsafeBytes { buf in
                 assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops.map(\.frameSource), at: now, held: held)
             }
             return
         }
-        if let w = u.winner, w != d.cid, tops.contains(where: { $0.cid == w }) {
-            counters.count("conflict-data-ignored")
-            universeState[ui] = u
+        if let w = u.winner, w != d.cid, u.sources.contains(where: { $0.cid == w && $0.priority == top }) {
+            storedCounters.count("conflict-data-ignored")
             return
         }
         u.winner = d.cid
-        let fs = u.sources[i].frameSource
-        universeState[ui] = u
-        assembler.stage(index: ui, data: d.data, sources: [fs], at: now, held: held)
+        assembler.stage(index: ui, data: d.data, sources: [u.sources[i].frameSource], at: now, held: held)
     }
 
     private func isHeld(_ d: E131Data, at now: Timestamp) -> Bool {
@@ -245,7 +255,7 @@ public final class E131Receiver: DeviceModel {
         let lost = now - since > E131Receiver.sourceTimeout
         if lost && !state.lossReported {
             state.lossReported = true
-            counters.count("sync-lost")
+            storedCounters.count("sync-lost")
             findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: Int(d.universe),
                 message: "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
                     ? "Force_Synchronization is set, the receiver keeps holding data" : "the receiver reverts to immediate output")))
@@ -256,7 +266,7 @@ public final class E131Receiver: DeviceModel {
 
     private func handleSync(_ s: E131Sync, at now: Timestamp) {
         guard settings.frame.sync == .auto else {
-            counters.count("sync-ignored-by-config")
+            storedCounters.count("sync-ignored-by-config")
             return
         }
         if syncState[s.syncAddress] == nil { multicastGeneration += 1 }
@@ -267,12 +277,21 @@ public final class E131Receiver: DeviceModel {
         assembler.sync(at: now)
     }
 
+    /// The highest priority among sources and how many sources have it.
+    static func topPriority(_ sources: [Source]) -> (UInt8, Int) {
+        var top: UInt8 = 0, count = 0
+        for s in sources {
+            if s.priority > top || count == 0 { top = s.priority; count = 1 } else if s.priority == top { count += 1 }
+        }
+        return (top, count)
+    }
+
     private func updateConflict(_ u: inout Universe, universe: UInt16, at now: Timestamp) {
-        let top = u.sources.map(\.priority).max() ?? 0
-        let tops = u.sources.filter { $0.priority == top }
-        let conflict = tops.count > 1
+        let (top, topCount) = E131Receiver.topPriority(u.sources)
+        let conflict = topCount > 1
         if conflict && !u.inConflict {
-            counters.count("priority-conflict")
+            let tops = u.sources.filter { $0.priority == top }
+            storedCounters.count("priority-conflict")
             let names = tops.map { "\"\($0.name)\" (\($0.address))" }.joined(separator: ", ")
             findingLog.append(DeviceFinding(time: seconds(now), kind: "conflict", universe: Int(universe),
                 message: "universe \(universe) receives from \(tops.count) sources at equal priority \(top) from \(Text.seconds(seconds(now))) s: \(names)"
@@ -286,7 +305,7 @@ public final class E131Receiver: DeviceModel {
         let lost = u.sources.filter { now - $0.lastSeen > E131Receiver.sourceTimeout }
         guard !lost.isEmpty else { return }
         for s in lost {
-            counters.count("source-lost")
+            storedCounters.count("source-lost")
             findingLog.append(DeviceFinding(time: seconds(now), kind: "source-lost", universe: settings.map.settings.startUniverse + ui,
                 message: "sACN source \"\(s.name)\" (\(s.address)) went silent on universe \(settings.map.settings.startUniverse + ui) for 2.5 s"))
         }
@@ -310,8 +329,8 @@ public final class E131Receiver: DeviceModel {
     private func collectFrames() {
         guard !assembler.events.isEmpty else { return }
         for e in assembler.events {
-            counters.frames += 1
-            if e.torn { counters.torn += 1 }
+            storedCounters.frames += 1
+            if e.torn { storedCounters.torn += 1 }
             output.frames.append(e)
         }
         assembler.events.removeAll(keepingCapacity: true)

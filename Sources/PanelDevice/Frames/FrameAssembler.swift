@@ -47,7 +47,8 @@ public struct FrameAssembler {
     private var firstPacket: Timestamp?
     private var pendingSince: Timestamp?
     private var held = false
-    private var pendingSources: Set<FrameSource> = []
+    /// The sources of each staged universe; merged into the frame's list only at emit.
+    private var stagedSources: [[FrameSource]]
     private var lastFrameStart: Timestamp?
     private var intervalEstimate: Int64 = 0
     private var nextIndex = 1
@@ -64,6 +65,7 @@ public struct FrameAssembler {
         lastHeard = [Timestamp?](repeating: nil, count: n)
         active = [Bool](repeating: true, count: n)
         activeCount = n
+        stagedSources = [[FrameSource]](repeating: [], count: n)
     }
 
     /// The timeout now in force for an incomplete frame.
@@ -102,7 +104,12 @@ public struct FrameAssembler {
             isStaged[i] = true
             stagedList.append(i)
         }
-        for s in sources { pendingSources.insert(s) }
+        if isStaged[i] && stagedSources[i] != sources {
+            // Several senders updated this universe within one (held) frame.
+            stagedSources[i] = Array(Set(stagedSources[i]).union(sources))
+        } else {
+            stagedSources[i] = sources
+        }
         if stagedList.count == 1 {
             startFrame(at: now)
         }
@@ -157,20 +164,23 @@ public struct FrameAssembler {
     private mutating func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
         var numbers: [Int] = []
         numbers.reserveCapacity(stagedList.count)
+        var frameSources: [FrameSource] = []
         staged.withUnsafeBytes { all in
             for i in stagedList {
                 let view = UnsafeRawBufferPointer(rebasing: all[(i * 512)..<(i * 512 + stagedLength[i])])
                 map.apply(universeIndex: i, data: view, to: &canvas)
                 isStaged[i] = false
                 numbers.append(universeNumbers[i])
+                if frameSources != stagedSources[i] {
+                    for src in stagedSources[i] where !frameSources.contains(src) { frameSources.append(src) }
+                }
             }
         }
         stagedList.removeAll(keepingCapacity: true)
         numbers.sort()
         events.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: numbers,
-                                 sources: pendingSources.sorted(), torn: torn, synchronized: synchronized))
+                                 sources: frameSources.sorted(), torn: torn, synchronized: synchronized))
         nextIndex += 1
-        pendingSources.removeAll(keepingCapacity: true)
         pendingSince = nil
         held = false
     }
