@@ -7,7 +7,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd
 VENV := .venv
 PY := $(VENV)/bin/python
-BIN := .build/debug/panelsim
+BIN := .build/release/panelsim
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver
@@ -46,8 +46,10 @@ $(VENV)/.installed: Tests/Interop/requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
 	touch $@
 
+## The release binary: demo and the interop tests use it (a debug build cannot keep up with
+## line-rate bursts; the unit tests build their own debug copy).
 build:
-	swift build --product panelsim 2>&1 | grep -v '^\[' || true
+	swift build -c release --product panelsim 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write' || true
 	test -x $(BIN)
 
 test-swift:

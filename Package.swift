@@ -58,7 +58,13 @@ let package = Package(
         .testTarget(name: "PanelImageTests", dependencies: ["PanelImage", "PanelCore"]),
         .testTarget(name: "PanelCaptureTests", dependencies: ["PanelCapture", "PanelCore"]),
         .testTarget(name: "PanelSessionTests", dependencies: ["PanelSession", "PanelWire", "PanelDevice", "PanelImage", "PanelCapture"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PanelSession", "PanelImage", "PanelWire"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "PanelSession", "PanelImage", "PanelWire", "PanelDevice", "PanelCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -151,7 +151,14 @@ final class ArtNetNodeTests: XCTestCase {
         XCTAssertTrue(n.frames().isEmpty)
         n.feed(artSync(), from: a, at: ms(3040))
         XCTAssertEqual(n.frames().map(\.synchronized), [true])
-        n.tick(at: ms(7000))
+        // The sender keeps sending data but no more ArtSync: held until 4 s after the last one.
+        for t in stride(from: Int64(4000), through: 7000, by: 1000) {
+            n.feed(artDmx(0, repeated(3)), from: a, at: ms(t))
+            n.feed(artDmx(1, repeated(3)), from: a, at: ms(t))
+            n.tick(at: ms(t + 1))
+        }
+        XCTAssertTrue(n.frames().isEmpty)
+        XCTAssertEqual(n.canvas.bytes, repeated(2, 12))
         XCTAssertEqual(n.counters["sync-lost"], 0)
         n.tick(at: ms(7041))
         XCTAssertEqual(n.counters["sync-lost"], 1)
@@ -159,10 +166,13 @@ final class ArtNetNodeTests: XCTestCase {
         n.feed(artDmx(0, repeated(4)), from: a, at: ms(7100))
         n.feed(artDmx(1, repeated(5)), from: a, at: ms(7110))
         let f = n.frames()
-        XCTAssertEqual(f.count, 1)
-        XCTAssertEqual(f.first?.synchronized, false)
-        XCTAssertEqual(f.first?.time, ms(7110))
-        XCTAssertEqual(f.first?.canvas.bytes, repeated(4) + repeated(5))
+        XCTAssertFalse(f.isEmpty)
+        XCTAssertEqual(f.map(\.synchronized), [Bool](repeating: false, count: f.count))
+        XCTAssertEqual(f.last?.time, ms(7110))
+        XCTAssertEqual(f.last?.canvas.bytes, repeated(4) + repeated(5))
+        n.feed(artDmx(0, repeated(6)), from: a, at: ms(7200))
+        n.feed(artDmx(1, repeated(6)), from: a, at: ms(7210))
+        XCTAssertEqual(n.frames().map(\.time), [ms(7210)])  // each frame at once now
     }
 
     func testArtSyncFromANonSenderIsIgnored() {

@@ -161,7 +161,10 @@ public struct FrameAssembler {
         lastFrameStart = now
     }
 
-    private mutating func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
+    private mutating func emit(at now: Timestamp, torn incomplete: Bool, synchronized: Bool) {
+        // An incomplete frame is torn only if it changes the picture: a keep-alive resend of
+        // unchanged universes leaves no mix of old and new on the panel.
+        let before = incomplete ? canvas : nil
         var numbers: [Int] = []
         numbers.reserveCapacity(stagedList.count)
         var frameSources: [FrameSource] = []
@@ -178,6 +181,7 @@ public struct FrameAssembler {
         }
         stagedList.removeAll(keepingCapacity: true)
         numbers.sort()
+        let torn = incomplete && before != canvas
         events.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: numbers,
                                  sources: frameSources.sorted(), torn: torn, synchronized: synchronized))
         nextIndex += 1
