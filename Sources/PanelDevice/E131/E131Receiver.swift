@@ -258,9 +258,12 @@ public final class E131Receiver: DeviceModel {
             storedCounters.count("sync-lost")
             findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: Int(d.universe),
                 message: "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
-                    ? "Force_Synchronization is set, the receiver keeps holding data" : "the receiver reverts to immediate output")))
+                    ? "Force_Synchronization is 1, the receiver reverts to immediate output"
+                    : "Force_Synchronization is 0, the receiver holds its output until sync resumes (the panel freezes)")))
         }
-        if lost && !d.options.contains(.forceSynchronization) { return false }
+        // E1.31 6.2.6: Force_Synchronization 1 lets a receiver that lost sync update on data;
+        // 0 keeps it waiting for the next sync packet.
+        if lost && d.options.contains(.forceSynchronization) { return false }
         return true
     }
 
