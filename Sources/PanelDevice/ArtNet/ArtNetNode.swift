@@ -55,14 +55,14 @@ public final class ArtNetNode: DeviceModel {
     public var name: String { settings.name }
     public private(set) var settings: ArtNetNodeSettings
     public var counters: DeviceCounters {
-        var c = storedCounters
+        var c = records.counters
         if dmxPackets > 0 { c.events["artdmx"] = dmxPackets }
         return c
     }
-    private var storedCounters = DeviceCounters()
+    private var records = DeviceRecords()
     private var dmxPackets = 0
-    public var findings: [DeviceFinding] { findingLog.items }
-    public var malformedPackets: [MalformedPacket] { malformedLog.items }
+    public var findings: [DeviceFinding] { records.findings.items }
+    public var malformedPackets: [MalformedPacket] { records.malformed.items }
     public var multicastGroups: Set<String> { [] }
     public var multicastGeneration: Int { 0 }
     public var universes: [Int] { ports.map { Int($0.portAddress) } }
@@ -92,10 +92,6 @@ public final class ArtNetNode: DeviceModel {
     private var assembler: FrameAssembler
     private var lastArtSync: Timestamp?
     private var syncLossReported = true
-    private var output = DeviceOutput()
-    private var findingLog = BoundedLog<DeviceFinding>(limit: 1000)
-    private var malformedLog = BoundedLog<MalformedPacket>(limit: 1000)
-    private var firstPacket: Timestamp?
     private var replyBuffer: [UInt8] = []
 
     public init(settings: ArtNetNodeSettings) {
@@ -114,18 +110,13 @@ public final class ArtNetNode: DeviceModel {
         assembler.universeNumbers = ports.map { Int($0.portAddress) }
     }
 
-    private func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
-
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        if firstPacket == nil { firstPacket = time }
-        storedCounters.packets += 1
-        storedCounters.bytes += datagram.count
+        records.arrived(size: datagram.count, at: time)
         let message: ArtNetMessage
         do {
             message = try ArtNetDecoder.decode(datagram)
         } catch {
-            storedCounters.countMalformed(error.reason.rawValue)
-            malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+            records.reject(error, from: source, at: time)
             return
         }
         switch message {
@@ -134,43 +125,37 @@ public final class ArtNetNode: DeviceModel {
             if noteViolations(dmx.violations) { return }
             handleDmx(dmx, from: source, at: time)
         case .nzs(let nzs):
-            storedCounters.count("artnzs")
+            records.counters.count("artnzs")
             _ = noteViolations(nzs.violations)
-            storedCounters.count("nzs-not-level-data")
+            records.counters.count("nzs-not-level-data")
         case .sync(let sync):
-            storedCounters.count("artsync")
+            records.counters.count("artsync")
             if noteViolations(sync.violations) { return }
             handleSync(from: source, at: time)
         case .poll(let poll):
-            storedCounters.count("artpoll")
+            records.counters.count("artpoll")
             if noteViolations(poll.violations) { return }
             answerPoll(poll, to: source)
         case .pollReply:
-            storedCounters.count("artpollreply")
+            records.counters.count("artpollreply")
         case .address(let address):
-            storedCounters.count("artaddress")
+            records.counters.count("artaddress")
             if noteViolations(address.violations) { return }
             handleAddress(address, from: source, at: time)
         case .unsupported(let op, let name):
-            storedCounters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
+            records.counters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
         }
         collectFrames()
     }
 
     /// Counts violations; true when strict mode says to drop the packet.
     private func noteViolations(_ v: ArtNetViolations) -> Bool {
-        guard !v.isEmpty else { return false }
-        storedCounters.countViolations(v.ruleIDs)
-        if settings.strict {
-            storedCounters.count("dropped-strict")
-            return true
-        }
-        return false
+        v.isEmpty ? false : records.violations(v.ruleIDs, strict: settings.strict)
     }
 
     private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
         guard let pi = portIndex[dmx.portAddress] else {
-            storedCounters.count("universe-not-mapped")
+            records.counters.count("universe-not-mapped")
             return
         }
         expireSources(port: pi, at: now)
@@ -183,29 +168,27 @@ public final class ArtNetNode: DeviceModel {
             ports[pi].refresh()
             si = ports[pi].sources.count - 1
             if ports[pi].sources.count == 2 {
-                storedCounters.count("merge-started")
-                findingLog.append(DeviceFinding(time: seconds(now), kind: "merge", universe: Int(dmx.portAddress),
-                    message: "Art-Net universe \(dmx.portAddress) merges two sources (\(ports[pi].sources[0].id), \(source)) in \(ports[pi].merge.rawValue.uppercased()) mode"))
+                records.counters.count("merge-started")
+                records.find("merge", universe: Int(dmx.portAddress), at: now, "Art-Net universe \(dmx.portAddress) merges two sources (\(ports[pi].sources[0].id), \(source)) in \(ports[pi].merge.rawValue.uppercased()) mode")
             }
         } else {
-            storedCounters.count("third-source-ignored")
+            records.counters.count("third-source-ignored")
             if !ports[pi].thirdSourceReported {
                 ports[pi].thirdSourceReported = true
-                findingLog.append(DeviceFinding(time: seconds(now), kind: "third-source", universe: Int(dmx.portAddress),
-                    message: "Art-Net universe \(dmx.portAddress): a third source \(source) is ignored while two already merge"))
+                records.find("third-source", universe: Int(dmx.portAddress), at: now, "Art-Net universe \(dmx.portAddress): a third source \(source) is ignored while two already merge")
             }
             return
         }
         switch SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence) {
         case .duplicate:
-            storedCounters.count("sequence-duplicate")
+            records.counters.count("sequence-duplicate")
             return
         case .outOfOrder:
-            storedCounters.count("sequence-out-of-order")
+            records.counters.count("sequence-out-of-order")
             return
         case .gap(let missing):
-            storedCounters.count("sequence-gap")
-            storedCounters.count("sequence-missing", missing)
+            records.counters.count("sequence-gap")
+            records.counters.count("sequence-missing", missing)
         case .first, .next, .disabled:
             break
         }
@@ -238,20 +221,20 @@ public final class ArtNetNode: DeviceModel {
 
     private func handleSync(from source: PacketSource, at now: Timestamp) {
         guard settings.frame.sync == .auto else {
-            storedCounters.count("artsync-ignored-by-config")
+            records.counters.count("artsync-ignored-by-config")
             return
         }
         let senders = ports.flatMap { $0.sources.map { $0.id.address } }
         guard senders.contains(source.address) else {
-            storedCounters.count("artsync-ignored-not-sender")
+            records.counters.count("artsync-ignored-not-sender")
             return
         }
         if ports.contains(where: { $0.sources.count > 1 }) {
-            storedCounters.count("artsync-ignored-merging")
+            records.counters.count("artsync-ignored-merging")
             return
         }
         if lastArtSync == nil || !isSyncMode(at: now) {
-            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-start", universe: nil, message: "ArtSync from \(source): the node now holds ArtDmx until each ArtSync"))
+            records.find("sync-start", universe: nil, at: now, "ArtSync from \(source): the node now holds ArtDmx until each ArtSync")
         }
         lastArtSync = now
         syncLossReported = false
@@ -263,7 +246,7 @@ public final class ArtNetNode: DeviceModel {
         ports[pi].sources.removeAll { now - $0.lastSeen > ArtNetNode.sourceTimeout }
         if ports[pi].sources.count < before {
             ports[pi].refresh()
-            storedCounters.count("source-timeout", before - ports[pi].sources.count)
+            records.counters.count("source-timeout", before - ports[pi].sources.count)
             ports[pi].thirdSourceReported = false
         }
     }
@@ -271,8 +254,8 @@ public final class ArtNetNode: DeviceModel {
     public func tick(at now: Timestamp) {
         if let last = lastArtSync, !syncLossReported, now - last > ArtNetNode.syncTimeout {
             syncLossReported = true
-            storedCounters.count("sync-lost")
-            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: nil, message: "no ArtSync for 4 s: the node went back to immediate output"))
+            records.counters.count("sync-lost")
+            records.find("sync-lost", universe: nil, at: now, "no ArtSync for 4 s: the node went back to immediate output")
         }
         for pi in ports.indices where !ports[pi].sources.isEmpty { expireSources(port: pi, at: now) }
         assembler.tick(at: now)
@@ -285,20 +268,9 @@ public final class ArtNetNode: DeviceModel {
         collectFrames()
     }
 
-    private func collectFrames() {
-        guard !assembler.events.isEmpty else { return }
-        for e in assembler.events {
-            storedCounters.frames += 1
-            if e.torn { storedCounters.torn += 1 }
-            output.frames.append(e)
-        }
-        assembler.events.removeAll(keepingCapacity: true)
-    }
+    private func collectFrames() { records.collect(&assembler) }
 
-    public func takeOutput() -> DeviceOutput {
-        defer { output = DeviceOutput() }
-        return output
-    }
+    public func takeOutput() -> DeviceOutput { records.take() }
 
     // MARK: ArtPoll and ArtAddress
 
@@ -316,7 +288,7 @@ public final class ArtNetNode: DeviceModel {
         r.estaManufacturer = 0x7FF0  // ESTA's prototype/experimental ID
         r.shortName = settings.shortName
         r.longName = settings.longName
-        r.nodeReport = "#0001 [\(String(storedCounters.packets % 10000))] PanelSim emulated node"
+        r.nodeReport = "#0001 [\(String(records.counters.packets % 10000))] PanelSim emulated node"
         r.numPorts = 1
         r.portTypes = [0x80, 0, 0, 0]  // output, DMX512
         r.goodOutputA = [ports[i].receivedData ? 0x80 : 0x00, 0, 0, 0]
@@ -332,13 +304,15 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func answerPoll(_ poll: ArtPoll, to source: PacketSource) {
+        var answered = 0
         for i in ports.indices {
             if poll.isTargeted, let top = poll.targetPortAddressTop, let bottom = poll.targetPortAddressBottom,
                !(bottom...max(bottom, top)).contains(ports[i].portAddress) { continue }
             ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: i))
-            output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
+            records.output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
+            answered += 1
         }
-        storedCounters.count("artpollreply-sent", output.replies.count)
+        records.counters.count("artpollreply-sent", answered)
     }
 
     private func handleAddress(_ a: ArtAddress, from source: PacketSource, at now: Timestamp) {
@@ -352,9 +326,8 @@ public final class ArtNetNode: DeviceModel {
             if a.subSwitch & 0x80 != 0 { pa = (pa & 0x7F0F) | UInt16(a.subSwitch & 0x0F) << 4 } else if a.subSwitch == 0 { pa = (pa & 0x7F0F) | (original & 0x00F0) }
             if a.swOut[0] & 0x80 != 0 { pa = (pa & 0x7FF0) | UInt16(a.swOut[0] & 0x0F) } else if a.swOut[0] == 0 { pa = (pa & 0x7FF0) | (original & 0x000F) }
             if pa != ports[pi].portAddress {
-                storedCounters.count("port-readdressed")
-                findingLog.append(DeviceFinding(time: seconds(now), kind: "readdressed", universe: Int(pa),
-                    message: "ArtAddress from \(source) moved port \(pi + 1) from universe \(ports[pi].portAddress) to \(pa)"))
+                records.counters.count("port-readdressed")
+                records.find("readdressed", universe: Int(pa), at: now, "ArtAddress from \(source) moved port \(pi + 1) from universe \(ports[pi].portAddress) to \(pa)")
                 ports[pi].portAddress = pa
                 rebuildIndex()
             }
@@ -370,12 +343,12 @@ public final class ArtNetNode: DeviceModel {
             break
         }
         ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: min(pi, max(0, ports.count - 1))))
-        output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
+        records.output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
     }
 
     private func setMerge(_ mode: MergeMode, port: Int) {
         guard port >= 0, port < ports.count else { return }
         ports[port].merge = mode
-        storedCounters.count("merge-mode-\(mode.rawValue)")
+        records.counters.count("merge-mode-\(mode.rawValue)")
     }
 }

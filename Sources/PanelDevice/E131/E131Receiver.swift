@@ -35,14 +35,14 @@ public final class E131Receiver: DeviceModel {
     public var name: String { settings.name }
     public let settings: E131ReceiverSettings
     public var counters: DeviceCounters {
-        var c = storedCounters
+        var c = records.counters
         if dataPackets > 0 { c.events["data"] = dataPackets }
         return c
     }
-    private var storedCounters = DeviceCounters()
+    private var records = DeviceRecords()
     private var dataPackets = 0
-    public var findings: [DeviceFinding] { findingLog.items }
-    public var malformedPackets: [MalformedPacket] { malformedLog.items }
+    public var findings: [DeviceFinding] { records.findings.items }
+    public var malformedPackets: [MalformedPacket] { records.malformed.items }
     public var universes: [Int] { Array(settings.map.universes) }
     public var multicastGroups: Set<String> {
         var groups = Set(settings.map.universes.compactMap { u in UInt16(exactly: u).map { E131.multicastGroup(universe: $0) } })
@@ -89,10 +89,6 @@ public final class E131Receiver: DeviceModel {
     private var index: [UInt16: Int] = [:]
     private var syncState: [UInt16: SyncState] = [:]
     private var assembler: FrameAssembler
-    private var output = DeviceOutput()
-    private var findingLog = BoundedLog<DeviceFinding>(limit: 1000)
-    private var malformedLog = BoundedLog<MalformedPacket>(limit: 1000)
-    private var firstPacket: Timestamp?
 
     public init(settings: E131ReceiverSettings) {
         self.settings = settings
@@ -103,18 +99,13 @@ public final class E131Receiver: DeviceModel {
 
     public var canvas: Canvas { assembler.canvas }
 
-    private func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
-
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        if firstPacket == nil { firstPacket = time }
-        storedCounters.packets += 1
-        storedCounters.bytes += datagram.count
+        records.arrived(size: datagram.count, at: time)
         let message: E131Message
         do {
             message = try E131Decoder.decode(datagram)
         } catch {
-            storedCounters.countMalformed(error.reason.rawValue)
-            malformedLog.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+            records.reject(error, from: source, at: time)
             return
         }
         switch message {
@@ -123,11 +114,11 @@ public final class E131Receiver: DeviceModel {
             if noteViolations(d.violations) { return }
             handleData(d, from: source, at: time)
         case .sync(let s):
-            storedCounters.count("sync")
+            records.counters.count("sync")
             if noteViolations(s.violations) { return }
             handleSync(s, at: time)
         case .discovery(let d):
-            storedCounters.count("discovery")
+            records.counters.count("discovery")
             _ = noteViolations(d.violations)
             var entry = discovered[d.cid.description] ?? DiscoveredSource(name: d.sourceName, universes: [])
             entry.name = d.sourceName
@@ -138,22 +129,16 @@ public final class E131Receiver: DeviceModel {
     }
 
     private func noteViolations(_ v: E131Violations) -> Bool {
-        guard !v.isEmpty else { return false }
-        storedCounters.countViolations(v.ruleIDs)
-        if settings.strict {
-            storedCounters.count("dropped-strict")
-            return true
-        }
-        return false
+        v.isEmpty ? false : records.violations(v.ruleIDs, strict: settings.strict)
     }
 
     private func handleData(_ d: E131Data, from address: PacketSource, at now: Timestamp) {
         if d.options.contains(.preview) {
-            storedCounters.count("preview-ignored")
+            records.counters.count("preview-ignored")
             return
         }
         guard let ui = index[d.universe] else {
-            storedCounters.count("universe-not-mapped")
+            records.counters.count("universe-not-mapped")
             return
         }
         expireSources(ui, at: now)
@@ -165,23 +150,22 @@ public final class E131Receiver: DeviceModel {
         if let i = si {
             switch SequenceRule.e131.judge(last: u.sources[i].sequence, new: d.sequence) {
             case .duplicate:
-                storedCounters.count("sequence-duplicate")
+                records.counters.count("sequence-duplicate")
                 return
             case .outOfOrder:
-                storedCounters.count("sequence-out-of-order")
+                records.counters.count("sequence-out-of-order")
                 return
             case .gap(let missing):
-                storedCounters.count("sequence-gap")
-                storedCounters.count("sequence-missing", missing)
+                records.counters.count("sequence-gap")
+                records.counters.count("sequence-missing", missing)
             case .first, .next, .disabled:
                 break
             }
         }
         if d.options.contains(.streamTerminated) {
-            storedCounters.count("stream-terminated")
+            records.counters.count("stream-terminated")
             if let i = si {
-                findingLog.append(DeviceFinding(time: seconds(now), kind: "stream-terminated", universe: Int(d.universe),
-                    message: "sACN source \"\(u.sources[i].name)\" (\(address)) ended universe \(d.universe) (stream terminated)"))
+                records.find("stream-terminated", universe: Int(d.universe), at: now, "sACN source \"\(u.sources[i].name)\" (\(address)) ended universe \(d.universe) (stream terminated)")
                 u.sources.remove(at: i)
                 if u.winner == d.cid { u.winner = nil }
                 updateConflict(&u, universe: d.universe, at: now)
@@ -190,7 +174,7 @@ public final class E131Receiver: DeviceModel {
         }
         if si == nil {
             guard u.sources.count < E131Receiver.maxSourcesPerUniverse else {
-                storedCounters.count("too-many-sources")
+                records.counters.count("too-many-sources")
                 return
             }
             let name = d.sourceName
@@ -198,7 +182,7 @@ public final class E131Receiver: DeviceModel {
                                     sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
                                     frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
             si = u.sources.count - 1
-            storedCounters.count("source-added")
+            records.counters.count("source-added")
         }
         guard let i = si else { return }
         u.sources[i].sequence = d.sequence
@@ -208,11 +192,11 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].frameSource = FrameSource(address: address.address, port: address.port, name: u.sources[i].name, cid: d.cid.description)
         }
         if d.startCode != 0 {
-            storedCounters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
+            records.counters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
             return
         }
         if u.sources[i].priority != d.priority {
-            storedCounters.count("priority-change")
+            records.counters.count("priority-change")
             u.sources[i].priority = d.priority
         }
         let n = d.data.count
@@ -224,7 +208,7 @@ public final class E131Receiver: DeviceModel {
 
         let (top, topCount) = E131Receiver.topPriority(u.sources)
         guard d.priority == top else {
-            storedCounters.count("lower-priority-ignored")
+            records.counters.count("lower-priority-ignored")
             return
         }
         let held = isHeld(d, at: now)
@@ -234,16 +218,16 @@ public final class E131Receiver: DeviceModel {
             if u.mergeBuffer.isEmpty { u.mergeBuffer = [UInt8](repeating: 0, count: 512) }
             for k in 0..<len { u.mergeBuffer[k] = tops.reduce(0) { max($0, $1.data[k]) } }
             u.mergeBuffer.withUnsafeBytes { buf in
-                assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops.map(\.frameSource), at: now, held: held)
+                assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops.map(\.frameSource), at: now, held: held, syncGroup: Int(d.syncAddress))
             }
             return
         }
         if let w = u.winner, w != d.cid, u.sources.contains(where: { $0.cid == w && $0.priority == top }) {
-            storedCounters.count("conflict-data-ignored")
+            records.counters.count("conflict-data-ignored")
             return
         }
         u.winner = d.cid
-        assembler.stage(index: ui, data: d.data, sources: [u.sources[i].frameSource], at: now, held: held)
+        assembler.stage(index: ui, data: d.data, sources: [u.sources[i].frameSource], at: now, held: held, syncGroup: Int(d.syncAddress))
     }
 
     private func isHeld(_ d: E131Data, at now: Timestamp) -> Bool {
@@ -255,11 +239,10 @@ public final class E131Receiver: DeviceModel {
         let lost = now - since > E131Receiver.sourceTimeout
         if lost && !state.lossReported {
             state.lossReported = true
-            storedCounters.count("sync-lost")
-            findingLog.append(DeviceFinding(time: seconds(now), kind: "sync-lost", universe: Int(d.universe),
-                message: "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
+            records.counters.count("sync-lost")
+            records.find("sync-lost", universe: Int(d.universe), at: now, "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
                     ? "Force_Synchronization is 1, the receiver reverts to immediate output"
-                    : "Force_Synchronization is 0, the receiver holds its output until sync resumes (the panel freezes)")))
+                    : "Force_Synchronization is 0, the receiver holds its output until sync resumes (the panel freezes)"))
         }
         // E1.31 6.2.6: Force_Synchronization 1 lets a receiver that lost sync update on data;
         // 0 keeps it waiting for the next sync packet.
@@ -269,7 +252,7 @@ public final class E131Receiver: DeviceModel {
 
     private func handleSync(_ s: E131Sync, at now: Timestamp) {
         guard settings.frame.sync == .auto else {
-            storedCounters.count("sync-ignored-by-config")
+            records.counters.count("sync-ignored-by-config")
             return
         }
         if syncState[s.syncAddress] == nil { multicastGeneration += 1 }
@@ -277,7 +260,7 @@ public final class E131Receiver: DeviceModel {
         state.lastSync = now
         state.lossReported = false
         syncState[s.syncAddress] = state
-        assembler.sync(at: now)
+        assembler.sync(at: now, group: Int(s.syncAddress))
     }
 
     /// The highest priority among sources and how many sources have it.
@@ -294,11 +277,10 @@ public final class E131Receiver: DeviceModel {
         let conflict = topCount > 1
         if conflict && !u.inConflict {
             let tops = u.sources.filter { $0.priority == top }
-            storedCounters.count("priority-conflict")
+            records.counters.count("priority-conflict")
             let names = tops.map { "\"\($0.name)\" (\($0.address))" }.joined(separator: ", ")
-            findingLog.append(DeviceFinding(time: seconds(now), kind: "conflict", universe: Int(universe),
-                message: "universe \(universe) receives from \(tops.count) sources at equal priority \(top) from \(Text.seconds(seconds(now))) s: \(names)"
-                    + (settings.mergeEqualPriority ? "; merged HTP" : ": the panel will flicker")))
+            records.find("conflict", universe: Int(universe), at: now, "universe \(universe) receives from \(tops.count) sources at equal priority \(top) from \(Text.seconds(records.seconds(now))) s: \(names)"
+                    + (settings.mergeEqualPriority ? "; merged HTP" : ": the panel will flicker"))
         }
         u.inConflict = conflict
     }
@@ -308,9 +290,8 @@ public final class E131Receiver: DeviceModel {
         let lost = u.sources.filter { now - $0.lastSeen > E131Receiver.sourceTimeout }
         guard !lost.isEmpty else { return }
         for s in lost {
-            storedCounters.count("source-lost")
-            findingLog.append(DeviceFinding(time: seconds(now), kind: "source-lost", universe: settings.map.settings.startUniverse + ui,
-                message: "sACN source \"\(s.name)\" (\(s.address)) went silent on universe \(settings.map.settings.startUniverse + ui) for 2.5 s"))
+            records.counters.count("source-lost")
+            records.find("source-lost", universe: settings.map.settings.startUniverse + ui, at: now, "sACN source \"\(s.name)\" (\(s.address)) went silent on universe \(settings.map.settings.startUniverse + ui) for 2.5 s")
         }
         u.sources.removeAll { now - $0.lastSeen > E131Receiver.sourceTimeout }
         if let w = u.winner, !u.sources.contains(where: { $0.cid == w }) { u.winner = nil }
@@ -329,18 +310,7 @@ public final class E131Receiver: DeviceModel {
         collectFrames()
     }
 
-    private func collectFrames() {
-        guard !assembler.events.isEmpty else { return }
-        for e in assembler.events {
-            storedCounters.frames += 1
-            if e.torn { storedCounters.torn += 1 }
-            output.frames.append(e)
-        }
-        assembler.events.removeAll(keepingCapacity: true)
-    }
+    private func collectFrames() { records.collect(&assembler) }
 
-    public func takeOutput() -> DeviceOutput {
-        defer { output = DeviceOutput() }
-        return output
-    }
+    public func takeOutput() -> DeviceOutput { records.take() }
 }

@@ -49,6 +49,8 @@ public struct FrameAssembler {
     private var held = false
     /// The sources of each staged universe; merged into the frame's list only at emit.
     private var stagedSources: [[FrameSource]]
+    /// The sync group each staged universe waits for.
+    private var stagedGroup: [Int]
     private var lastFrameStart: Timestamp?
     private var intervalEstimate: Int64 = 0
     private var nextIndex = 1
@@ -66,6 +68,7 @@ public struct FrameAssembler {
         active = [Bool](repeating: true, count: n)
         activeCount = n
         stagedSources = [[FrameSource]](repeating: [], count: n)
+        stagedGroup = [Int](repeating: 0, count: n)
     }
 
     /// The timeout now in force for an incomplete frame.
@@ -78,8 +81,9 @@ public struct FrameAssembler {
     public var isHolding: Bool { held && !stagedList.isEmpty }
 
     /// Stages one universe's (already merged) slot data. `held`: the sender synchronises,
-    /// so the data waits for `sync(at:)`.
-    public mutating func stage(index i: Int, data: UnsafeRawBufferPointer, sources: [FrameSource], at now: Timestamp, held holdForSync: Bool) {
+    /// so the data waits for `sync(at:group:)` of the same `syncGroup` (e.g. the sACN sync address).
+    public mutating func stage(index i: Int, data: UnsafeRawBufferPointer, sources: [FrameSource], at now: Timestamp,
+                               held holdForSync: Bool, syncGroup: Int = 0) {
         guard i >= 0, i < isStaged.count else { return }
         if firstPacket == nil { firstPacket = now }
         lastHeard[i] = now
@@ -92,6 +96,8 @@ public struct FrameAssembler {
         if !holdForSync && isStaged[i] {
             emit(at: now, torn: false, synchronized: false)
         }
+        let wasStaged = isStaged[i]
+        stagedGroup[i] = syncGroup
         let n = min(data.count, 512)
         staged.withUnsafeMutableBytes { dst in
             if n > 0, let base = dst.baseAddress, let src = data.baseAddress {
@@ -104,7 +110,7 @@ public struct FrameAssembler {
             isStaged[i] = true
             stagedList.append(i)
         }
-        if isStaged[i] && stagedSources[i] != sources {
+        if wasStaged && stagedSources[i] != sources {
             // Several senders updated this universe within one (held) frame.
             stagedSources[i] = Array(Set(stagedSources[i]).union(sources))
         } else {
@@ -119,10 +125,20 @@ public struct FrameAssembler {
         }
     }
 
-    /// The sender's sync arrived: output everything staged.
-    public mutating func sync(at now: Timestamp) {
+    /// The sender's sync arrived: output everything staged for this sync group; data
+    /// staged for other groups keeps waiting.
+    public mutating func sync(at now: Timestamp, group: Int = 0) {
         guard !stagedList.isEmpty else { return }
+        let waiting = stagedList.filter { stagedGroup[$0] != group }
+        guard waiting.count < stagedList.count else { return }
+        stagedList.removeAll { stagedGroup[$0] != group }
+        let since = pendingSince
         emit(at: now, torn: false, synchronized: true)
+        if !waiting.isEmpty {
+            stagedList = waiting
+            held = true
+            pendingSince = since
+        }
     }
 
     /// Ages the completion set and closes a frame whose timeout ran out.

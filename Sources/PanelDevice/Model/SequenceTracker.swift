@@ -8,7 +8,7 @@ public enum SequenceVerdict: Equatable, Sendable {
     case outOfOrder
 }
 
-/// Sequence judgement with the receive window of E1.31 (a packet up to 20 behind the last
+/// Sequence judgement with the receive window of E1.31 (a packet 1 to 19 behind the last
 /// is late, anything else is taken as new). Art-Net counts 1...255 and skips 0 (0 means
 /// sequencing is off); sACN counts 0...255.
 public enum SequenceRule: Sendable {
@@ -21,7 +21,8 @@ public enum SequenceRule: Sendable {
         let base = self == .artNet ? 1 : 0
         let d = ((Int(new) - base) - (Int(last) - base) + modulus) % modulus
         if d == 0 { return .duplicate }
-        if d >= modulus - 20 { return .outOfOrder }
+        // E1.31 6.7.2: a difference in (-20, 0] is not newer; exactly -20 is taken as new.
+        if d > modulus - 20 { return .outOfOrder }
         return d == 1 ? .next : .gap(missing: d - 1)
     }
 }

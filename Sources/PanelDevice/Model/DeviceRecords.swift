@@ -1,0 +1,56 @@
+import PanelCore
+import PanelWire
+
+/// What every device model keeps besides its protocol state: counters, the outbox, and the
+/// bounded lists of findings and malformed packets. Models hold one and share its logic.
+struct DeviceRecords {
+    var counters = DeviceCounters()
+    var output = DeviceOutput()
+    var findings = BoundedLog<DeviceFinding>(limit: 1000)
+    var malformed = BoundedLog<MalformedPacket>(limit: 1000)
+    private var firstPacket: Timestamp?
+
+    /// Counts a datagram of `size` bytes arriving at `time`.
+    mutating func arrived(size: Int, at time: Timestamp) {
+        if firstPacket == nil { firstPacket = time }
+        counters.packets += 1
+        counters.bytes += size
+    }
+
+    /// Seconds since the first packet, for findings.
+    func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
+
+    mutating func reject(_ error: WireError, from source: PacketSource, at time: Timestamp) {
+        counters.countMalformed(error.reason.rawValue)
+        malformed.append(MalformedPacket(time: seconds(time), source: source.description, reason: error.reason.rawValue,
+                                         offset: error.offset, detail: error.detail))
+    }
+
+    /// Counts broken rules; true when strict mode says to drop the packet.
+    mutating func violations(_ ids: [RuleID], strict: Bool) -> Bool {
+        guard !ids.isEmpty else { return false }
+        counters.countViolations(ids)
+        if strict { counters.count("dropped-strict") }
+        return strict
+    }
+
+    mutating func find(_ kind: String, universe: Int?, at time: Timestamp, _ message: String) {
+        findings.append(DeviceFinding(time: seconds(time), kind: kind, universe: universe, message: message))
+    }
+
+    /// Moves the assembler's frame events into the outbox.
+    mutating func collect(_ assembler: inout FrameAssembler) {
+        guard !assembler.events.isEmpty else { return }
+        for e in assembler.events {
+            counters.frames += 1
+            if e.torn { counters.torn += 1 }
+            output.frames.append(e)
+        }
+        assembler.events.removeAll(keepingCapacity: true)
+    }
+
+    mutating func take() -> DeviceOutput {
+        defer { output = DeviceOutput() }
+        return output
+    }
+}
