@@ -1,6 +1,11 @@
 """Real third-party senders against `panelsim serve`: every recorded frame must be a
 whole frame of the known pattern, in order, ending with the last one sent.
 
+Each live session is also captured (`serve --pcap`) and the capture replayed with its
+original timing into a fresh `serve` configured as a gray 512xN panel with the default
+start universe: the replayed frames must pass the same checks (the project's acceptance
+procedure for held-back traffic).
+
 - sacn (E1.31, unicast data + MULTICAST sync, to port 5568 only): inside a network
   namespace of the test's own, serve listening on 0.0.0.0:5568 with --interface lo;
 - stupidartnet (Art-Net, no sync, one socket per universe) on 127.0.0.1;
@@ -30,6 +35,19 @@ def _serve_args(protocol: str, listen: str, extra=()):
 def _client_args(port: int, start: int, extra=()):
     return ["--host", "127.0.0.1", "--port", str(port), "--start-universe", str(start),
             "--universes", str(U), "--frames", str(N), "--fps", str(FPS), *extra]
+
+
+def replay_and_check(tmp_path, protocol: str, start: int, capture, source_name: str = None) -> None:
+    """Replays a capture into a fresh gray 512xU panel with default start universes."""
+    assert capture.is_file() and capture.stat().st_size > 24, f"serve --pcap wrote no capture at {capture}"
+    work = tmp_path / "replay"
+    work.mkdir()
+    args = ["--protocol", protocol, "--listen", "127.0.0.1:0", "--size", f"512x{U}", "--pixel", "gray",
+            "--channels-per-universe", "512"]
+    with harness.Serve(args, work) as serve:
+        harness.run_client("replay_pcap.py", ["--pcap", str(capture), "--host", "127.0.0.1",
+                                              "--port", str(serve.port(protocol))])
+        check_recording(serve, protocol, start, source_name=source_name)
 
 
 def check_recording(serve: harness.Serve, controller: str, start: int,
@@ -82,25 +100,32 @@ def check_recording(serve: harness.Serve, controller: str, start: int,
 
 def test_stupidartnet(panelsim, tmp_path):
     pytest.importorskip("stupidArtnet")
-    with harness.Serve(_serve_args("artnet", "127.0.0.1:0"), tmp_path) as serve:
+    capture = tmp_path / "live.pcap"
+    with harness.Serve(_serve_args("artnet", "127.0.0.1:0", ["--pcap", str(capture)]), tmp_path) as serve:
         harness.run_client("send_stupidartnet.py", _client_args(serve.port("artnet"), 0))
         check_recording(serve, "artnet", 0)
+    replay_and_check(tmp_path, "artnet", 0, capture)
 
 
 def test_pyartnet_sacn_sync(panelsim, tmp_path):
     pytest.importorskip("pyartnet")
-    with harness.Serve(_serve_args("sacn", "127.0.0.1:0"), tmp_path) as serve:
+    capture = tmp_path / "live.pcap"
+    with harness.Serve(_serve_args("sacn", "127.0.0.1:0", ["--pcap", str(capture)]), tmp_path) as serve:
         harness.run_client("send_pyartnet.py", _client_args(serve.port("sacn"), 1))
         check_recording(serve, "sacn", 1, source_name="PyArtNet")
+    replay_and_check(tmp_path, "sacn", 1, capture, source_name="PyArtNet")
 
 
 def test_sacn_in_namespace(panelsim, netns, tmp_path):
     pytest.importorskip("sacn")
     # sacn sends every packet to port 5568 and its sync packet by multicast to
     # 239.255.249.255 (sync universe 63999): serve must listen on 5568 and join on lo.
-    args = _serve_args("sacn", "0.0.0.0:5568", ["--interface", "lo"])
+    capture = tmp_path / "live.pcap"
+    args = _serve_args("sacn", "0.0.0.0:5568", ["--interface", "lo", "--pcap", str(capture)])
     with harness.Serve(args, tmp_path, prefix=netns.prefix()) as serve:
         assert serve.port("sacn") == 5568, serve.listening
         harness.run_client("send_sacn.py", _client_args(5568, 1, ["--source-name", "interop-sacn"]),
                            prefix=netns.prefix())
         check_recording(serve, "sacn", 1, source_name="interop-sacn")
+    # The replay goes unicast to 127.0.0.1 in the host namespace, sync packets included.
+    replay_and_check(tmp_path, "sacn", 1, capture, source_name="interop-sacn")

@@ -261,6 +261,23 @@ final class E131ReceiverTests: XCTestCase {
         XCTAssertEqual(r.frames().map(\.synchronized), [true])
     }
 
+    /// Two universes on different synchronization addresses: each sync releases its own.
+    func testEachSyncAddressReleasesItsOwnUniverses() {
+        let r = receiver()
+        r.feed(e131(1, repeated(1), seq: 1, sync: 7000), from: srcA, at: ms(0))
+        r.feed(e131(2, repeated(2), seq: 1, sync: 7001), from: srcA, at: ms(5))
+        r.feed(e131Sync(7001, seq: 1), from: srcA, at: ms(10))
+        let first = r.frames()
+        XCTAssertEqual(first.map(\.universes), [[2]])
+        XCTAssertEqual(first.first?.canvas.bytes, repeated(0) + repeated(2))
+        r.feed(e131Sync(7000, seq: 2), from: srcA, at: ms(20))
+        let second = r.frames()
+        XCTAssertEqual(second.map(\.universes), [[1]])
+        XCTAssertEqual(second.first?.synchronized, true)
+        XCTAssertEqual(second.first?.canvas.bytes, repeated(1) + repeated(2))
+        XCTAssertTrue(r.multicastGroups.isSuperset(of: ["239.255.27.88", "239.255.27.89"]))
+    }
+
     func testSyncIgnoredByConfiguration() {
         let r = receiver(frame: FrameSettings(sync: .ignore))
         r.feed(e131(1, repeated(1), seq: 1, sync: 7000), from: srcA, at: ms(0))
