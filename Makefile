@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 
-APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd
+APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd ola
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := .build/release/panelsim

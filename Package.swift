@@ -32,6 +32,7 @@ let package = Package(
             "PanelCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PanelSession", dependencies: [
             "PanelCore", "PanelWire", "PanelDevice", "PanelImage", "PanelCapture", "PanelNet",
@@ -39,6 +40,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PanelHarness", dependencies: [
             "PanelCore", "PanelSession",

@@ -31,6 +31,7 @@ public enum ChannelMapError: Error, Equatable, Sendable, CustomStringConvertible
     case panelTooLarge(width: Int, height: Int)
     case channelsPerUniverse(Int, bytesPerPixel: Int)
     case startUniverse(Int)
+    case universesOutOfRange(first: Int, last: Int, allowed: ClosedRange<Int>)
 
     public var description: String {
         switch self {
@@ -38,6 +39,8 @@ public enum ChannelMapError: Error, Equatable, Sendable, CustomStringConvertible
         case let .panelTooLarge(w, h): return "panel size \(w)x\(h) is larger than 16384x16384"
         case let .channelsPerUniverse(c, bpp): return "channels-per-universe \(c) must be between \(bpp) and 512 (one pixel is \(bpp) channels)"
         case let .startUniverse(u): return "start-universe \(u) is out of range"
+        case let .universesOutOfRange(first, last, allowed):
+            return "this panel needs universes \(first)...\(last); the protocol allows \(allowed.lowerBound)...\(allowed.upperBound)"
         }
     }
 }
@@ -60,8 +63,9 @@ public struct ChannelMap: Sendable {
     private let chainToCanvasOffset: [Int32]
 
     /// Builds the map; throws when the panel or mapping cannot work.
+    /// `allowedUniverses` is checked before any table is built, so an impossible panel costs nothing.
     public init(width: Int, height: Int, format: PixelFormat, order: PixelOrder? = nil,
-                settings: MappingSettings) throws(ChannelMapError) {
+                settings: MappingSettings, allowedUniverses: ClosedRange<Int> = 0...65535) throws(ChannelMapError) {
         guard width > 0, height > 0 else { throw .emptyPanel(width: width, height: height) }
         guard width <= 16384, height <= 16384 else { throw .panelTooLarge(width: width, height: height) }
         let bpp = format.bytesPerPixel
@@ -69,6 +73,11 @@ public struct ChannelMap: Sendable {
             throw .channelsPerUniverse(settings.channelsPerUniverse, bytesPerPixel: bpp)
         }
         guard settings.startUniverse >= 0, settings.startUniverse <= 65535 else { throw .startUniverse(settings.startUniverse) }
+        let needed = (width * height + settings.channelsPerUniverse / bpp - 1) / (settings.channelsPerUniverse / bpp)
+        let last = settings.startUniverse + needed - 1
+        guard allowedUniverses.contains(settings.startUniverse), allowedUniverses.contains(last) else {
+            throw .universesOutOfRange(first: settings.startUniverse, last: last, allowed: allowedUniverses)
+        }
         self.width = width
         self.height = height
         self.format = format

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,8 +71,10 @@ public final class UDPEndpoint: @unchecked Sendable {
         }
         let handler = DatagramHandler(onDatagram: onDatagram, onBatchEnd: onBatchEnd)
         let count = max(1, options.vectorReadCount)
+        // Address reuse only for multicast receivers (several may share a group's port); a
+        // unicast bind must fail when the port is taken, not silently share it.
         let bootstrap = DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_reuseaddr), value: options.multicastInterface == nil ? 0 : 1)
             .channelOption(.datagramVectorReadMessageCount, value: count)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: count * maximumDatagramSize))
             .channelOption(.maxMessagesPerRead, value: 16)
@@ -98,9 +101,11 @@ public final class UDPEndpoint: @unchecked Sendable {
         return UDPEndpoint(channel: channel, options: options, receiveBufferBytes: granted, interface: device)
     }
 
-    /// Joins a multicast group on the configured interface (no-op without one). Done with
+    /// Joins a multicast group on the configured interface (no-op without one), with
     /// IP_ADD_MEMBERSHIP by interface index, which also works on `lo` (no MULTICAST flag there,
-    /// so NIO's own joinGroup refuses it).
+    /// so NIO's own joinGroup refuses it). Linux allows `igmp_max_memberships` (20) groups per
+    /// socket; further groups are joined by extra membership-only sockets: the kernel then
+    /// delivers those groups' datagrams to this socket too (IP_MULTICAST_ALL).
     public func join(group: String) async throws {
         guard let device = interface else { return }
         guard let provider = channel as? SocketOptionProvider else { throw TransportError("multicast \(group)", "socket cannot join groups") }
@@ -111,10 +116,30 @@ public final class UDPEndpoint: @unchecked Sendable {
         request.imr_ifindex = CInt(device.interfaceIndex)
         do {
             try await provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_ADD_MEMBERSHIP), value: request).get()
+            return
+        } catch let e as IOError where e.errnoCode == ENOBUFS {
+            // This socket holds all the memberships it may: use a membership socket.
         } catch {
             throw TransportError("multicast \(group) on \(device.name)", "\(error)")
         }
+        try memberships.withLockedValue { holders in
+            if let last = holders.last, last.count < 20, setsockopt(last.fd, CInt(IPPROTO_IP), IP_ADD_MEMBERSHIP, &request, socklen_t(MemoryLayout<ip_mreqn>.size)) == 0 {
+                holders[holders.count - 1].count += 1
+                return
+            }
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { throw TransportError("multicast \(group)", "cannot open a membership socket: errno \(errno)") }
+            guard setsockopt(fd, CInt(IPPROTO_IP), IP_ADD_MEMBERSHIP, &request, socklen_t(MemoryLayout<ip_mreqn>.size)) == 0 else {
+                let err = errno
+                _ = Glibc.close(fd)
+                throw TransportError("multicast \(group) on \(device.name)", "IP_ADD_MEMBERSHIP failed: errno \(err)")
+            }
+            holders.append(MembershipSocket(fd: fd, count: 1))
+        }
     }
+
+    struct MembershipSocket { var fd: CInt; var count: Int }
+    private let memberships = NIOLockedValueBox<[MembershipSocket]>([])
 
     /// Queues a datagram; call on the event loop. `flush()` sends queued datagrams (sendmmsg).
     public func write(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
@@ -129,6 +154,10 @@ public final class UDPEndpoint: @unchecked Sendable {
 
     public func close() async {
         try? await channel.close().get()
+        memberships.withLockedValue { holders in
+            for h in holders { _ = Glibc.close(h.fd) }
+            holders.removeAll()
+        }
     }
 
     /// Datagrams the kernel dropped on this socket for lack of buffer space, from
@@ -202,5 +231,28 @@ final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // A datagram socket error (e.g. ICMP port unreachable on a reply) is not fatal.
+    }
+}
+
+/// This host's IPv4 addresses, for protocols that report their own address (ArtPollReply).
+public enum LocalAddresses {
+    /// The IPv4 address a node bound to `host` should report: `host` itself when it is a
+    /// unicast address; for a wildcard bind, the named interface's address, else the first
+    /// non-loopback interface's, else 127.0.0.1.
+    public static func reported(forBind host: String, interface: String?) -> [UInt8] {
+        if let bytes = dotted(host), bytes != [0, 0, 0, 0] { return bytes }
+        let devices = (try? System.enumerateDevices()) ?? []
+        let v4 = devices.compactMap { d -> (String, [UInt8])? in
+            guard case .v4(let a)? = d.address, let bytes = dotted(a.host) else { return nil }
+            return (d.name, bytes)
+        }
+        if let name = interface, let match = v4.first(where: { $0.0 == name }) { return match.1 }
+        if let other = v4.first(where: { $0.1.first != 127 }) { return other.1 }
+        return [127, 0, 0, 1]
+    }
+
+    static func dotted(_ s: String) -> [UInt8]? {
+        let parts = s.split(separator: ".").compactMap { UInt8($0) }
+        return parts.count == 4 && s.split(separator: ".").count == 4 ? parts : nil
     }
 }

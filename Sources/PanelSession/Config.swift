@@ -1,6 +1,9 @@
 import PanelCore
 import PanelDevice
 import Yams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bad config file or flag value: names the file, line, key and what is wrong.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -42,10 +45,13 @@ public struct ControllerConfig: Sendable {
     public var options: [String: String]
     /// Line of the controller's entry in the config file, for later error messages.
     public var line: Int?
+    /// The config file (or "flags") and the entry's key path, for later error messages.
+    public var file = "config"
+    public var path = "controllers[0]"
 
     /// The channel map built from panel and mapping (validated when the config loads).
     public func channelMap() throws(ChannelMapError) -> ChannelMap {
-        try ChannelMap(width: width, height: height, format: pixel, order: order, settings: mapping)
+        try ChannelMap(width: width, height: height, format: pixel, order: order, settings: mapping, allowedUniverses: plugin.universeRange)
     }
 
     /// A JSON-ready echo of this configuration, for recording.json.
@@ -144,6 +150,9 @@ public struct SessionConfig: Sendable {
             interface = try t.string("interface")
             multicast = try t.bool("multicast") ?? false
             if multicast && interface == nil { throw t.error("multicast", "needs interface: (multicast goes only to an interface named explicitly)") }
+            if interface != nil, case let .udp(host, _) = transport, host != "0.0.0.0" {
+                throw t.error("udp", "multicast arrives only at a socket bound to 0.0.0.0; with interface: \(interface ?? "") use udp: 0.0.0.0:PORT")
+            }
             if multicast && !plugin.usesMulticast { throw t.error("multicast", "\(plugin.name) does not use multicast") }
             if case .udp = transport {} else if multicast { throw t.error("multicast", "needs a udp transport") }
             if case .tcp = transport { throw t.error("tcp", "\(plugin.name) has no TCP transport yet") }
@@ -202,15 +211,9 @@ public struct SessionConfig: Sendable {
 
         let config = ControllerConfig(name: name, plugin: plugin, transport: transport, multicast: multicast, interface: interface,
                                       width: width, height: height, pixel: pixel, order: order, mapping: mapping, frame: frame,
-                                      options: options, line: node.mark?.line)
+                                      options: options, line: node.mark?.line, file: file, path: path)
         let map: ChannelMap
-        do { map = try config.channelMap() } catch { throw f.error("mapping", error.description) }
-        if plugin.name == "sacn", map.universes.upperBound - 1 > 63999 || map.universes.lowerBound < 1 {
-            throw f.error("mapping", "sACN universes must be 1..63999; this panel needs \(map.universes.lowerBound)...\(map.universes.upperBound - 1)")
-        }
-        if plugin.name == "artnet", map.universes.upperBound - 1 > 32767 {
-            throw f.error("mapping", "Art-Net Port-Addresses end at 32767; this panel needs up to \(map.universes.upperBound - 1)")
-        }
+        do { map = try config.channelMap() } catch { throw f.error("mapping", "\(plugin.displayName): " + error.description) }
         do {
             _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, options: options))
         } catch {
@@ -252,6 +255,31 @@ public enum HostPort {
             port = p
         }
         return (host, port)
+    }
+}
+
+extension HostPort {
+    /// A numeric address as is; a name resolved to its first IPv4 (else IPv6) address.
+    public static func resolve(_ host: String) -> String? {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 { return host }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
+        defer { freeaddrinfo(first) }
+        var best: String? = nil
+        var p: UnsafeMutablePointer<addrinfo>? = first
+        while let info = p {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let text = String(cString: buffer)
+                if info.pointee.ai_family == AF_INET { return text }
+                if best == nil { best = text }
+            }
+            p = info.pointee.ai_next
+        }
+        return best
     }
 }
 

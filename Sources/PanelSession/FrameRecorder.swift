@@ -179,7 +179,8 @@ public final class FrameRecorder: @unchecked Sendable {
             goldenResult.mismatches.append(.init(frame: frame, reason: "cannot read golden frame: \(error)", diffFile: nil))
             return
         }
-        let actual = canvas.format == .rgbw ? canvas.converted(to: .rgb) : canvas
+        // ImageDiff folds RGBW the way the PNG writer does, so a recording matches its own PNGs.
+        let actual = canvas
         let result = ImageDiff.compare(actual, expected, tolerance: g.tolerance)
         if result.matches {
             goldenResult.matched += 1

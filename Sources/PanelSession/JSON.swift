@@ -127,3 +127,10 @@ public struct OutputError: Error, CustomStringConvertible, Sendable {
     public init(path: String, reason: String) { self.path = path; self.reason = reason }
     public var description: String { "cannot write \(path): \(reason)" }
 }
+
+/// The run itself failed (a port in use, an interface missing): exit 3.
+public struct RunFailure: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

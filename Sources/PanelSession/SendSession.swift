@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 import PanelCore
 import PanelDevice
 import PanelCapture
@@ -59,6 +60,11 @@ public final class SendSession: @unchecked Sendable {
     private var sender: FrameSender
     private var result = SendResult()
     private var staticFrame: Canvas?
+    private let stopRequested = NIOLockedValueBox(false)
+
+    /// Ends the run after the current frame (safe from any thread, e.g. on SIGINT): the
+    /// stream still ends cleanly (sACN stream-terminated packets).
+    public func stop() { stopRequested.withLockedValue { $0 = true } }
 
     public init(options: SendOptions) {
         self.options = options
@@ -155,6 +161,7 @@ public final class SendSession: @unchecked Sendable {
             let now = NIODeadline.now()
             if let l = limit, k >= l { finish(); return }
             if let d = deadline, now >= d { finish(); return }
+            if stopRequested.withLockedValue({ $0 }) { finish(); return }
             if options.announce, let interval = sender.announcementInterval,
                lastAnnounce.map({ now - $0 >= .nanoseconds(interval.nanoseconds) }) ?? true {
                 sender.encodeAnnouncements(emit: emit)

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 import PanelCore
 import PanelDevice
 import PanelImage
@@ -27,6 +28,8 @@ public struct ServeOptions: Sendable {
 /// What a serve session ended with.
 public struct ServeResult: Sendable {
     public var controllers: [ControllerResult]
+    /// Files that could not be written (PNG, frames.jsonl, recording.json, pcap): exit 3.
+    public var outputErrors: [String] = []
     /// True when `--expect` was given and some frame differed.
     public var goldenFailed: Bool { controllers.contains { !($0.golden?.passed ?? true) } }
 }
@@ -53,6 +56,7 @@ public final class ServeSession: @unchecked Sendable {
         let recorder: FrameRecorder?
         var joined: Set<String> = []
         var joinedGeneration = -1
+        var joinFailures = 0
         init(config: ControllerConfig, model: DeviceModel, recorder: FrameRecorder?) {
             self.config = config; self.model = model; self.recorder = recorder
         }
@@ -63,6 +67,11 @@ public final class ServeSession: @unchecked Sendable {
         var controllers: [Controller]
         var endpoint: UDPEndpoint?
         var byUniverse: [Int: Controller] = [:]
+        var joining = false
+        func rebuildUniverses() {
+            byUniverse = [:]
+            for c in controllers { for u in c.model.universes where byUniverse[u] == nil { byUniverse[u] = c } }
+        }
         init(plugin: ProtocolPlugin, controllers: [Controller]) { self.plugin = plugin; self.controllers = controllers }
     }
 
@@ -71,9 +80,12 @@ public final class ServeSession: @unchecked Sendable {
     private var startWall = Date()
     private var stopPromise: EventLoopPromise<Void>
     private var stopped = false
+    private let shutDown = NIOLockedValueBox(false)
     private var pcap: PcapWriter?
     private var dropsAtStart: [String: Int] = [:]
-    private var lastSource: (SocketAddress, PacketSource)?
+    private var sourceCache: [SocketAddress: PacketSource] = [:]
+    private let pcapQueue = DispatchQueue(label: "panelsim.serve.pcap")
+    private var pcapErrors = 0
 
     public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
         self.config = config
@@ -94,6 +106,7 @@ public final class ServeSession: @unchecked Sendable {
 
     /// Asks the session to stop (safe from any thread, e.g. a signal handler).
     public func stop() {
+        guard !shutDown.withLockedValue({ $0 }) else { return }
         loop.execute { [self] in
             guard !stopped else { return }
             stopped = true
@@ -103,7 +116,10 @@ public final class ServeSession: @unchecked Sendable {
 
     /// Binds every transport, serves until `stop()` or the duration, then finishes every file.
     public func run() async throws -> ServeResult {
-        defer { try? group.syncShutdownGracefully() }
+        defer {
+            shutDown.withLockedValue { $0 = true }
+            try? group.syncShutdownGracefully()
+        }
         try buildControllers()
         if let path = options.pcapPath {
             do { pcap = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }
@@ -127,31 +143,46 @@ public final class ServeSession: @unchecked Sendable {
     }
 
     private func buildControllers() throws {
+        if let dir = options.expectDirectory {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw ConfigError(file: "--expect", line: nil, key: "", "\(dir) is not a folder of golden frames")
+            }
+        }
         var byAddress: [String: Port] = [:]
         var order: [String] = []
         for c in config.controllers {
             let map = try c.channelMap()
             guard case let .udp(host, port) = c.transport else {
-                throw ConfigError(file: "config", line: c.line, key: c.name, "only UDP transports are served so far")
+                throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP transports are served so far")
             }
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
-                                              localAddress: ipv4Bytes(host) ?? [127, 0, 0, 1])
-            let model = try c.plugin.makeDevice(settings)
+                                              localAddress: LocalAddresses.reported(forBind: host, interface: c.interface))
+            let model: DeviceModel
+            do { model = try c.plugin.makeDevice(settings) } catch {
+                throw ConfigError(file: c.file, line: c.line, key: c.path + ".options." + error.key, error.message)
+            }
             var recorder: FrameRecorder? = nil
             if let dir = options.recordDirectory {
                 let golden = options.expectDirectory.map { GoldenOptions(directory: goldenDirectory($0, controller: c.name), tolerance: options.tolerance) }
-                recorder = try FrameRecorder(directory: dir + "/" + c.name, options: options.recording, golden: golden)
+                var recording = options.recording
+                if let frames = recording.maxBacklog {
+                    // At most 256 MB of frames wait for the PNG writer, whatever the panel size.
+                    let bytes = max(1, map.width * map.height * map.format.bytesPerPixel)
+                    recording.maxBacklog = max(2, min(frames, (256 << 20) / bytes))
+                }
+                recorder = try FrameRecorder(directory: dir + "/" + c.name, options: recording, golden: golden)
                 recorder?.onError = { [logger] message in logger.error("\(message)") }
             }
             let controller = Controller(config: c, model: model, recorder: recorder)
             let key = "\(host):\(port)"
             if port != 0, let existing = byAddress[key] {
                 guard existing.plugin.name == c.plugin.name else {
-                    throw ConfigError(file: "config", line: c.line, key: c.name, "shares \(key) with a controller of another protocol")
+                    throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport.udp", "shares \(key) with a controller of another protocol")
                 }
                 for u in model.universes {
                     if let other = existing.byUniverse[u] {
-                        throw ConfigError(file: "config", line: c.line, key: c.name, "universe \(u) on \(key) is already served by \(other.config.name)")
+                        throw ConfigError(file: c.file, line: c.line, key: c.path + ".mapping", "universe \(u) on \(key) is already served by \(other.config.name)")
                     }
                 }
                 existing.controllers.append(controller)
@@ -167,46 +198,73 @@ public final class ServeSession: @unchecked Sendable {
         ports = order.compactMap { byAddress[$0] }
     }
 
+    /// `DIR/<controller>/`, or `DIR` itself when a single controller runs and has no subfolder.
     private func goldenDirectory(_ dir: String, controller: String) -> String {
         let sub = dir + "/" + controller
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: sub, isDirectory: &isDir), isDir.boolValue { return sub }
-        return dir
+        return config.controllers.count == 1 ? dir : sub
     }
 
     private func bindAll() async throws {
         for p in ports {
             let first = p.controllers[0].config
             guard case let .udp(host, port) = first.transport else { continue }
-            let multicast = p.controllers.contains { $0.config.multicast }
-            let udp = UDPOptions(host: host, port: port, receiveBufferBytes: options.receiveBufferBytes,
-                                 multicastInterface: multicast ? first.interface : nil)
-            let endpoint = try await UDPEndpoint.bind(group: group, options: udp,
-                onDatagram: { [self] buffer, address in receive(buffer, from: address, port: p) },
-                onBatchEnd: { [self] in drain(p) })
-            p.endpoint = endpoint
-            dropsAtStart["\(endpoint.localPort)"] = endpoint.kernelDrops() ?? 0
-            if multicast { try await joinGroups(p) }
+            let interface = p.controllers.compactMap { $0.config.interface }.first
+            let udp = UDPOptions(host: host, port: port, receiveBufferBytes: options.receiveBufferBytes, multicastInterface: interface)
+            let endpoint: UDPEndpoint
+            do {
+                endpoint = try await UDPEndpoint.bind(group: group, options: udp,
+                    onDatagram: { [self] buffer, address in receive(buffer, from: address, port: p) },
+                    onBatchEnd: { [self] in drain(p) })
+            } catch {
+                throw RunFailure("\(first.name): \(error)")
+            }
+            // The endpoint is read on the event loop by receive and drain: set it there.
+            let drops = endpoint.kernelDrops() ?? 0
+            try await loop.submit { [self] in
+                p.endpoint = endpoint
+                dropsAtStart["\(endpoint.localPort)"] = drops
+            }.get()
+            if interface != nil { await joinGroups(p) }
             logger.info("\(p.controllers.map(\.config.name).joined(separator: ", ")): \(p.plugin.displayName) on udp \(endpoint.localHost):\(endpoint.localPort), receive buffer \(endpoint.receiveBufferBytes) bytes")
         }
     }
 
-    private func joinGroups(_ p: Port) async throws {
-        guard let e = p.endpoint else { return }
-        for c in p.controllers where c.config.multicast {
-            let wanted = try await loop.submit { () -> Set<String> in
-                c.joinedGeneration = c.model.multicastGeneration
-                return c.model.multicastGroups.subtracting(c.joined)
-            }.get()
-            for g in wanted.sorted() {
+    /// Joins the groups the models name (sync addresses, discovery; the universes' own groups
+    /// for controllers receiving multicast data). One join pass per port at a time.
+    private func joinGroups(_ p: Port) async {
+        guard let e = try? await loop.submit({ () -> UDPEndpoint? in
+            guard !p.joining, let e = p.endpoint else { return nil }
+            p.joining = true
+            return e
+        }).get() else { return }
+        var again = true
+        while again {
+            let wanted = (try? await loop.submit { () -> [(Controller, String)] in
+                var out: [(Controller, String)] = []
+                for c in p.controllers where c.config.interface != nil {
+                    c.joinedGeneration = c.model.multicastGeneration
+                    var groups = c.model.multicastGroups
+                    if c.config.multicast { groups.formUnion(c.model.dataMulticastGroups) }
+                    for g in groups.subtracting(c.joined).sorted() { out.append((c, g)) }
+                }
+                return out
+            }.get()) ?? []
+            for (c, g) in wanted {
                 do {
                     try await e.join(group: g)
-                    _ = try await loop.submit { c.joined.insert(g) }.get()
                 } catch {
                     logger.warning("\(c.config.name): cannot join multicast group \(g): \(error)")
-                    _ = try await loop.submit { c.joined.insert(g) }.get()
+                    _ = try? await loop.submit { c.joinFailures += 1 }.get()
                 }
+                _ = try? await loop.submit { c.joined.insert(g) }.get()
             }
+            again = (try? await loop.submit { () -> Bool in
+                let more = p.controllers.contains { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }
+                if !more { p.joining = false }
+                return more
+            }.get()) ?? false
         }
     }
 
@@ -215,17 +273,22 @@ public final class ServeSession: @unchecked Sendable {
         if epoch == nil { epoch = now }
         // Formatting an address costs more than decoding a packet: reuse it per sender.
         let source: PacketSource
-        if let (a, s) = lastSource, a == address {
-            source = s
+        if let known = sourceCache[address] {
+            source = known
         } else {
             source = PacketSource(address: address.ipAddress ?? "?", port: UInt16(truncatingIfNeeded: address.port ?? 0))
-            lastSource = (address, source)
+            if sourceCache.count >= 1024 { sourceCache.removeAll(keepingCapacity: true) }
+            sourceCache[address] = source
         }
         buffer.withUnsafeReadableBytes { bytes in
             if let w = pcap, let e = p.endpoint {
-                try? w.writeUDP(time: Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)),
-                                source: Endpoint(address: source.address, port: source.port),
-                                destination: Endpoint(address: e.localHost, port: UInt16(truncatingIfNeeded: e.localPort)), payload: bytes)
+                let copy = Array(bytes)
+                let wall = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+                let src = Endpoint(address: source.address, port: source.port)
+                let dst = Endpoint(address: e.localHost, port: UInt16(truncatingIfNeeded: e.localPort))
+                pcapQueue.async { [self] in
+                    do { try w.writeUDP(time: wall, source: src, destination: dst, payload: copy) } catch { pcapErrors += 1 }
+                }
             }
             if p.controllers.count == 1 {
                 p.controllers[0].model.receive(bytes, from: source, at: now)
@@ -237,6 +300,8 @@ public final class ServeSession: @unchecked Sendable {
                 }
             } else {
                 for c in p.controllers { c.model.receive(bytes, from: source, at: now) }
+                // Polls and re-addressing reach every controller: keep universe dispatch current.
+                if p.controllers.count > 1 { p.rebuildUniverses() }
             }
         }
     }
@@ -263,10 +328,9 @@ public final class ServeSession: @unchecked Sendable {
         for p in ports {
             for c in p.controllers { c.model.tick(at: now) }
             drain(p)
-            if p.controllers.contains(where: { $0.config.multicast && $0.model.multicastGeneration != $0.joinedGeneration }) {
-                for c in p.controllers { c.joinedGeneration = c.model.multicastGeneration }
+            if !p.joining, !stopped, p.controllers.contains(where: { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }) {
                 let port = p
-                Task { try? await self.joinGroups(port) }
+                Task { await self.joinGroups(port) }
             }
         }
     }
@@ -294,6 +358,13 @@ public final class ServeSession: @unchecked Sendable {
     }
 
     private func finishAll() async throws -> ServeResult {
+        // Close the sockets first, so nothing arrives after the models have finished.
+        var drops: [String: Int] = [:]
+        for p in ports {
+            guard let e = p.endpoint else { continue }
+            if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
+            await e.close()
+        }
         let now = ServeSession.now()
         try await loop.submit { [self] in
             for p in ports {
@@ -301,41 +372,40 @@ public final class ServeSession: @unchecked Sendable {
                 drain(p)
             }
         }.get()
-        var drops: [String: Int] = [:]
-        for p in ports {
-            if let e = p.endpoint {
-                if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
-                await e.close()
-            }
+        var outputErrors: [String] = []
+        pcapQueue.sync {}
+        if let w = pcap {
+            do { try w.close() } catch { outputErrors.append("\(w.path): \(error)") }
+            if pcapErrors > 0 { outputErrors.append("\(w.path): \(pcapErrors) datagrams could not be written") }
         }
-        try? pcap?.close()
         var results: [ControllerResult] = []
         let stopWall = Date()
         for p in ports {
             for c in p.controllers {
                 let golden = c.recorder?.finish()
-                let counters = try await loop.submit { c.model.counters }.get()
-                let findings = try await loop.submit { c.model.findings }.get()
-                let malformed = try await loop.submit { c.model.malformedPackets }.get()
-                let result = ControllerResult(name: c.config.name, counters: counters, golden: c.recorder?.golden == nil ? nil : golden,
+                let (counters, findings, malformed, joinFailures) = try await loop.submit {
+                    (c.model.counters, c.model.findings, c.model.malformedPackets, c.joinFailures)
+                }.get()
+                var counted = counters
+                if joinFailures > 0 { counted.count("multicast-join-failed", joinFailures) }
+                let result = ControllerResult(name: c.config.name, counters: counted, golden: c.recorder?.golden == nil ? nil : golden,
                                               recordingStopped: c.recorder?.stopReason)
+                if let stop = result.recordingStopped { outputErrors.append("\(c.config.name): \(stop)") }
                 results.append(result)
                 if let dir = options.recordDirectory, let rec = c.recorder {
                     let port = p.endpoint.map { "\($0.localPort)" } ?? ""
-                    let doc = RecordingDocument.make(controller: c.config, counters: counters, findings: findings, malformed: malformed,
+                    let doc = RecordingDocument.make(controller: c.config, counters: counted, findings: findings, malformed: malformed,
                                                      recorder: rec, golden: result.golden, kernelDrops: drops[port],
                                                      start: startWall, stop: stopWall)
-                    try FileText.write(doc.pretty, to: dir + "/" + c.config.name + "/recording.json")
+                    do { try FileText.write(doc.pretty, to: dir + "/" + c.config.name + "/recording.json") } catch {
+                        outputErrors.append("\(error)")
+                    }
                 }
             }
         }
-        return ServeResult(controllers: results)
+        return ServeResult(controllers: results, outputErrors: outputErrors)
     }
 
-    private func ipv4Bytes(_ host: String) -> [UInt8]? {
-        let parts = host.split(separator: ".").compactMap { UInt8($0) }
-        return parts.count == 4 ? parts : nil
-    }
 }
 
 /// recording.json: the contract other tools read (DESIGN.md).

@@ -53,9 +53,9 @@ struct PanelOptions: ParsableArguments {
             }
         }
         do {
-            return try ChannelMap(width: size.0, height: size.1, format: f, order: po, settings: settings)
+            return try ChannelMap(width: size.0, height: size.1, format: f, order: po, settings: settings, allowedUniverses: plugin.universeRange)
         } catch {
-            throw UsageError(message: error.description)
+            throw UsageError(message: "\(plugin.displayName): \(error.description)")
         }
     }
 

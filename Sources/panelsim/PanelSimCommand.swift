@@ -57,6 +57,9 @@ enum Main {
         } catch let e as RunError {
             printError(e.message)
             exit(Exit.runFailed)
+        } catch let e as RunFailure {
+            printError(e.message)
+            exit(Exit.runFailed)
         } catch {
             let code = PanelSim.exitCode(for: error)
             if code == .success {
@@ -92,12 +95,14 @@ func isTerminal() -> Bool { isatty(STDERR_FILENO) == 1 && ProcessInfo.processInf
 /// Stops a session on SIGINT or SIGTERM (the first one; a second one exits at once).
 final class SignalStopper: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
+    private var fired = false
     init(_ action: @escaping @Sendable () -> Void) {
+        // One serial queue for both signals, so `fired` needs no lock.
+        let queue = DispatchQueue(label: "panelsim.signals")
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            var fired = false
-            s.setEventHandler {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { [self] in
                 if fired { exit(Exit.runFailed) }
                 fired = true
                 action()

@@ -52,6 +52,9 @@ struct Send: AsyncParsableCommand {
         if topspeed && fps != nil { throw UsageError(message: "give --fps or --topspeed, not both") }
         if !(0...200).contains(priority) { throw UsageError(message: "--priority must be 0...200") }
         if !(1...63999).contains(syncUniverse) { throw UsageError(message: "--sync-universe must be 1...63999") }
+        if let f = fps, !(f.isFinite && f > 0 && f <= 100_000) { throw UsageError(message: "--fps must be above 0 (at most 100000)") }
+        if let n = frames, n < 1 { throw UsageError(message: "--frames must be at least 1") }
+        if let t = seconds, !(t.isFinite && t > 0 && t <= 1e9) { throw UsageError(message: "--seconds must be a number of seconds above 0") }
         var content: SendContent
         var imageSize: (Int, Int)? = nil
         if let path = image {
@@ -75,6 +78,8 @@ struct Send: AsyncParsableCommand {
         if let t = to {
             guard let hp = HostPort.parse(t, defaultPort: port) else { throw UsageError(message: "--to \"\(t)\" is not HOST[:PORT]") }
             (host, port) = hp
+            guard let resolved = HostPort.resolve(hp.0) else { throw UsageError(message: "--to: cannot resolve \"\(hp.0)\" to an IPv4 or IPv6 address") }
+            host = resolved
         } else if interface == nil && pcap == nil {
             throw UsageError(message: "give --to HOST[:PORT], or --interface IF to send multicast")
         }
@@ -86,6 +91,8 @@ struct Send: AsyncParsableCommand {
                                   fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
                                   sender: sender, pcapPath: pcap, announce: discovery)
         let session = SendSession(options: options)
+        let stopper = SignalStopper { session.stop() }
+        defer { _ = stopper }
         let result: SendResult
         do {
             result = try await session.run()

@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
+        if let d = duration, !(d.isFinite && d > 0 && d <= 1e9) { throw UsageError(message: "--duration must be a number of seconds above 0") }
+        if receiveBuffer < 0 || receiveBuffer > Int(Int32.max) { throw UsageError(message: "--receive-buffer must be 0...\(Int32.max) bytes") }
+        if tolerance < 0 || tolerance > 255 { throw UsageError(message: "--tolerance must be 0...255") }
         let sessionConfig = try loadConfig()
         var options = ServeOptions()
         options.recordDirectory = record
@@ -78,6 +81,8 @@ struct Serve: AsyncParsableCommand {
             throw e
         } catch let e as OutputError {
             throw e
+        } catch let e as UsageError {
+            throw e
         } catch {
             throw RunError(message: "\(error)")
         }
@@ -97,14 +102,21 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
+        for e in result.outputErrors { printError("not written: \(e)") }
+        if !result.outputErrors.isEmpty { throw ExitCode(Exit.runFailed) }
         if result.goldenFailed { throw ExitCode(Exit.checkFailed) }
     }
 
     /// The config file, or one controller built from the flags through the same validation.
     func loadConfig() throws -> SessionConfig {
         if let path = config {
-            if `protocol` != nil || listen != nil || panel.size != nil {
-                throw UsageError(message: "give either --config or the single-controller flags (--protocol, --listen, --size …), not both")
+            let given = [("--protocol", `protocol` != nil), ("--name", name != nil), ("--listen", listen != nil), ("--interface", interface != nil),
+                         ("--size", panel.size != nil), ("--pixel", panel.pixel != "rgb"), ("--order", panel.order != nil),
+                         ("--start-universe", panel.startUniverse != nil), ("--channels-per-universe", panel.channelsPerUniverse != nil),
+                         ("--layout", panel.layout != "rows"), ("--flip", !panel.flip.isEmpty), ("--sync", sync != nil),
+                         ("--timeout", timeout != nil), ("--option", !protocolOptions.isEmpty)].filter { $0.1 }.map { $0.0 }
+            if !given.isEmpty {
+                throw UsageError(message: "with --config, the controller flags \(given.joined(separator: ", ")) do nothing: put them in the config file")
             }
             return try SessionConfig.load(path: path)
         }
@@ -112,7 +124,8 @@ struct Serve: AsyncParsableCommand {
         guard let plugin = ProtocolRegistry.standard.plugin(named: protoName) else {
             throw UsageError(message: "unknown protocol \"\(protoName)\" (known: \(ProtocolRegistry.standard.names.joined(separator: ", ")))")
         }
-        var transport = "udp: \(quoted(listen ?? "127.0.0.1:\(plugin.defaultPort)"))"
+        // Multicast arrives only at a wildcard socket: --interface alone means 0.0.0.0.
+        var transport = "udp: \(quoted(listen ?? (interface == nil ? "127.0.0.1" : "0.0.0.0") + ":\(plugin.defaultPort)"))"
         if let i = interface { transport += ", interface: \(quoted(i)), multicast: true" }
         var yaml = "controllers:\n  - name: \(quoted(name ?? plugin.name))\n    protocol: \(quoted(plugin.name))\n    transport: { \(transport) }\n"
         yaml += try panel.yaml(plugin: plugin)

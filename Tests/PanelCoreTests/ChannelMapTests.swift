@@ -113,7 +113,10 @@ final class ChannelMapTests: XCTestCase {
         XCTAssertThrowsError(try map(4, 4, .rgbw, cpu: 513)) { XCTAssertEqual($0 as? ChannelMapError, .channelsPerUniverse(513, bytesPerPixel: 4)) }
         XCTAssertThrowsError(try map(4, 4, start: -1)) { XCTAssertEqual($0 as? ChannelMapError, .startUniverse(-1)) }
         XCTAssertThrowsError(try map(4, 4, start: 65536)) { XCTAssertEqual($0 as? ChannelMapError, .startUniverse(65536)) }
-        XCTAssertNoThrow(try map(4, 4, .gray, cpu: 1, start: 65535))
+        XCTAssertThrowsError(try map(4, 4, .gray, cpu: 1, start: 65535)) {
+            XCTAssertEqual($0 as? ChannelMapError, .universesOutOfRange(first: 65535, last: 65550, allowed: 0...65535))
+        }
+        XCTAssertNoThrow(try map(4, 4, .gray, cpu: 16, start: 65535))
         XCTAssertEqual(ChannelMapError.channelsPerUniverse(2, bytesPerPixel: 3).description,
                        "channels-per-universe 2 must be between 3 and 512 (one pixel is 3 channels)")
     }

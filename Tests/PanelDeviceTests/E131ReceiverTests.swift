@@ -231,15 +231,30 @@ final class E131ReceiverTests: XCTestCase {
 
     // MARK: Synchronization
 
+    /// Before any sync packet has arrived on an address, data naming it is shown at once
+    /// (E1.31 6.2.4.1): the receiver is not yet synchronised there.
+    func testDataBeforeTheFirstSyncPacketIsShownAtOnce() {
+        let r = receiver()
+        r.feed(e131(1, repeated(3), seq: 1, sync: 7000), from: srcA, at: ms(0))
+        r.feed(e131(2, repeated(4), seq: 1, sync: 7000), from: srcA, at: ms(5))
+        let f = r.frames()
+        XCTAssertEqual(f.map(\.synchronized), [false])
+        XCTAssertEqual(f.first?.canvas.bytes, repeated(3) + repeated(4))
+        XCTAssertTrue(r.multicastGroups.contains("239.255.27.88"), "the sync address's group is joined once data names it")
+        XCTAssertEqual(r.findings.map(\.kind), ["sync-address"])
+    }
+
     func testDataWithASyncAddressIsHeldUntilTheSyncPacket() {
         let r = receiver()
-        XCTAssertEqual(r.multicastGroups, ["239.255.0.1", "239.255.0.2"])
+        XCTAssertEqual(r.multicastGroups, ["239.255.250.214"], "universe discovery, joined even for unicast data")
+        XCTAssertEqual(r.dataMulticastGroups, ["239.255.0.1", "239.255.0.2"])
+        r.feed(e131Sync(7000, seq: 0), from: srcA, at: ms(0))
         r.feed(e131(1, [1, 2, 3, 4, 5, 6], seq: 1, sync: 7000), from: srcA, at: ms(0))
         r.feed(e131(2, [7, 8, 9, 10, 11, 12], seq: 1, sync: 7000), from: srcA, at: ms(5))
         r.tick(at: ms(1000))
         XCTAssertTrue(r.frames().isEmpty)
         XCTAssertEqual(r.canvas.bytes, repeated(0, 12))
-        XCTAssertEqual(r.multicastGroups, ["239.255.0.1", "239.255.0.2", "239.255.27.88"])
+        XCTAssertEqual(r.multicastGroups, ["239.255.250.214", "239.255.27.88"])
         r.feed(e131Sync(7000, seq: 1), from: srcA, at: ms(1010))
         let f = r.frames()
         XCTAssertEqual(f.count, 1)
@@ -247,12 +262,13 @@ final class E131ReceiverTests: XCTestCase {
         XCTAssertEqual(f.first?.time, ms(1010))
         XCTAssertEqual(f.first?.universes, [1, 2])
         XCTAssertEqual(f.first?.canvas.bytes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
-        XCTAssertEqual(r.counters["sync"], 1)
+        XCTAssertEqual(r.counters["sync"], 2)
     }
 
     /// Only a sync packet on the data's synchronization address releases it.
     func testSyncPacketForAnotherAddressDoesNotReleaseHeldData() {
         let r = receiver()
+        r.feed(e131Sync(7000, seq: 0), from: srcA, at: ms(0))
         r.feed(e131(1, repeated(1), seq: 1, sync: 7000), from: srcA, at: ms(0))
         r.feed(e131(2, repeated(2), seq: 1, sync: 7000), from: srcA, at: ms(5))
         r.feed(e131Sync(7001, seq: 1), from: srcA, at: ms(10))
@@ -264,13 +280,15 @@ final class E131ReceiverTests: XCTestCase {
     /// Two universes on different synchronization addresses: each sync releases its own.
     func testEachSyncAddressReleasesItsOwnUniverses() {
         let r = receiver()
+        r.feed(e131Sync(7000, seq: 0), from: srcA, at: ms(0))
+        r.feed(e131Sync(7001, seq: 0), from: srcA, at: ms(0))
         r.feed(e131(1, repeated(1), seq: 1, sync: 7000), from: srcA, at: ms(0))
         r.feed(e131(2, repeated(2), seq: 1, sync: 7001), from: srcA, at: ms(5))
         r.feed(e131Sync(7001, seq: 1), from: srcA, at: ms(10))
         let first = r.frames()
         XCTAssertEqual(first.map(\.universes), [[2]])
         XCTAssertEqual(first.first?.canvas.bytes, repeated(0) + repeated(2))
-        r.feed(e131Sync(7000, seq: 2), from: srcA, at: ms(20))
+        r.feed(e131Sync(7000, seq: 1), from: srcA, at: ms(20))
         let second = r.frames()
         XCTAssertEqual(second.map(\.universes), [[1]])
         XCTAssertEqual(second.first?.synchronized, true)
@@ -291,6 +309,7 @@ final class E131ReceiverTests: XCTestCase {
     func runSyncLoss(force: Bool) -> (E131Receiver, afterLoss: [FrameEvent]) {
         let r = receiver()
         let options: E131Options = force ? .forceSynchronization : []
+        r.feed(e131Sync(7000, seq: 0), from: srcA, at: ms(0))
         r.feed(e131(1, repeated(1), seq: 1, options: options, sync: 7000), from: srcA, at: ms(0))
         r.feed(e131(2, repeated(1), seq: 1, options: options, sync: 7000), from: srcA, at: ms(5))
         r.feed(e131Sync(7000, seq: 1), from: srcA, at: ms(20))

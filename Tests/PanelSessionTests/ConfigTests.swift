@@ -65,7 +65,7 @@ final class ConfigTests: XCTestCase {
             ("controllers:\n  - protocol: artnet\n    name: ../escape\n    panel: { width: 4, height: 4 }\n", 3, "controllers[0].name", "folder"),
             ("controllers:\n  - protocol: artnet\n    transport: { udp: 127.0.0.1:99999 }\n    panel: { width: 4, height: 4 }\n", 3, "controllers[0].transport.udp", "HOST:PORT"),
             ("controllers:\n  - protocol: artnet\n    panel: { width: 4, height: 4 }\n    frame: { timeout: soon }\n", 4, "controllers[0].frame.timeout", "duration"),
-            ("controllers:\n  - protocol: sacn\n    panel: { width: 4, height: 4 }\n    mapping: { start-universe: 0 }\n", 4, "controllers[0].mapping", "1..63999"),
+            ("controllers:\n  - protocol: sacn\n    panel: { width: 4, height: 4 }\n    mapping: { start-universe: 0 }\n", 4, "controllers[0].mapping", "allows 1...63999"),
             ("controllers:\n  - protocol: artnet\n    panel: { width: 4, height: 4 }\n  - protocol: artnet\n    panel: { width: 4, height: 4 }\n", 4, "controllers[1].name", "used twice"),
             ("controllers: [\n", 2, "", "not valid YAML"),
         ]

@@ -64,6 +64,7 @@ public final class ArtNetNode: DeviceModel {
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
     public var multicastGroups: Set<String> { [] }
+    public var dataMulticastGroups: Set<String> { [] }
     public var multicastGeneration: Int { 0 }
     public var universes: [Int] { ports.map { Int($0.portAddress) } }
 
@@ -91,6 +92,9 @@ public final class ArtNetNode: DeviceModel {
     private var portIndex: [UInt16: Int] = [:]
     private var assembler: FrameAssembler
     private var lastArtSync: Timestamp?
+    private var senderAddresses: Set<String> = []
+    private var mergingPorts = 0
+    private var cancelMergePending = false
     private var syncLossReported = true
     private var replyBuffer: [UInt8] = []
 
@@ -103,6 +107,18 @@ public final class ArtNetNode: DeviceModel {
 
     /// The canvas as the panel shows it now.
     public var canvas: Canvas { assembler.canvas }
+
+    /// Keeps the sender set and merging count in step after sources join or leave a port.
+    private func sourcesChanged(port pi: Int, at now: Timestamp) {
+        ports[pi].refresh()
+        senderAddresses = Set(ports.flatMap { $0.sources.map(\.id.address) })
+        let wasMerging = mergingPorts > 0
+        mergingPorts = ports.reduce(0) { $0 + ($1.sources.count > 1 ? 1 : 0) }
+        if !wasMerging && mergingPorts > 0 {
+            // Held data would wait for an ArtSync that is now ignored: show it by the frame rule.
+            assembler.releaseHeld(at: now)
+        }
+    }
 
     private func rebuildIndex() {
         portIndex = [:]
@@ -135,7 +151,7 @@ public final class ArtNetNode: DeviceModel {
         case .poll(let poll):
             records.counters.count("artpoll")
             if noteViolations(poll.violations) { return }
-            answerPoll(poll, to: source)
+            answerPoll(poll, to: source, at: time)
         case .pollReply:
             records.counters.count("artpollreply")
         case .address(let address):
@@ -143,7 +159,8 @@ public final class ArtNetNode: DeviceModel {
             if noteViolations(address.violations) { return }
             handleAddress(address, from: source, at: time)
         case .unsupported(let op, let name):
-            records.counters.count("unsupported." + (name ?? "0x" + String(op, radix: 16)))
+            _ = op
+            records.counters.count(name.map { "unsupported." + $0 } ?? "unsupported.unknown-opcode")
         }
         collectFrames()
     }
@@ -161,11 +178,16 @@ public final class ArtNetNode: DeviceModel {
         expireSources(port: pi, at: now)
         // Mutate ports[pi] in place: a local copy would copy its buffers on every packet.
         let si: Int
-        if let existing = ports[pi].sources.firstIndex(where: { $0.id == source }) {
+        // Art-Net merges by source IP (a sender that reopens its socket is the same source).
+        if let existing = ports[pi].sources.firstIndex(where: { $0.id.address == source.address }) {
             si = existing
+            if ports[pi].sources[si].id.port != source.port {
+                ports[pi].sources[si].id = source
+                sourcesChanged(port: pi, at: now)
+            }
         } else if ports[pi].sources.count < 2 {
             ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
-            ports[pi].refresh()
+            sourcesChanged(port: pi, at: now)
             si = ports[pi].sources.count - 1
             if ports[pi].sources.count == 2 {
                 records.counters.count("merge-started")
@@ -201,7 +223,14 @@ public final class ArtNetNode: DeviceModel {
         ports[pi].sources[si].length = max(ports[pi].sources[si].length, n)
         ports[pi].receivedData = true
 
-        let held = settings.frame.sync == .auto && isSyncMode(at: now)
+        if cancelMergePending && ports[pi].sources.count == 2 {
+            // AcCancelMerge: the next ArtDmx decides which source stays.
+            ports[pi].sources.removeAll { $0.id.address != source.address }
+            sourcesChanged(port: pi, at: now)
+            cancelMergePending = false
+        }
+        // ArtSync is ignored while merging, so merged data is never held for it.
+        let held = settings.frame.sync == .auto && isSyncMode(at: now) && mergingPorts == 0
         if ports[pi].sources.count == 2 && ports[pi].merge == .htp {
             let len = max(ports[pi].sources[0].length, ports[pi].sources[1].length)
             for k in 0..<len { ports[pi].mergeBuffer[k] = max(ports[pi].sources[0].data[k], ports[pi].sources[1].data[k]) }
@@ -224,12 +253,11 @@ public final class ArtNetNode: DeviceModel {
             records.counters.count("artsync-ignored-by-config")
             return
         }
-        let senders = ports.flatMap { $0.sources.map { $0.id.address } }
-        guard senders.contains(source.address) else {
+        guard senderAddresses.contains(source.address) else {
             records.counters.count("artsync-ignored-not-sender")
             return
         }
-        if ports.contains(where: { $0.sources.count > 1 }) {
+        if mergingPorts > 0 {
             records.counters.count("artsync-ignored-merging")
             return
         }
@@ -245,7 +273,7 @@ public final class ArtNetNode: DeviceModel {
         let before = ports[pi].sources.count
         ports[pi].sources.removeAll { now - $0.lastSeen > ArtNetNode.sourceTimeout }
         if ports[pi].sources.count < before {
-            ports[pi].refresh()
+            sourcesChanged(port: pi, at: now)
             records.counters.count("source-timeout", before - ports[pi].sources.count)
             ports[pi].thirdSourceReported = false
         }
@@ -256,6 +284,7 @@ public final class ArtNetNode: DeviceModel {
             syncLossReported = true
             records.counters.count("sync-lost")
             records.find("sync-lost", universe: nil, at: now, "no ArtSync for 4 s: the node went back to immediate output")
+            assembler.releaseHeld(at: now)
         }
         for pi in ports.indices where !ports[pi].sources.isEmpty { expireSources(port: pi, at: now) }
         assembler.tick(at: now)
@@ -274,10 +303,15 @@ public final class ArtNetNode: DeviceModel {
 
     // MARK: ArtPoll and ArtAddress
 
-    /// The ArtPollReply for port `i` (BindIndex i + 1).
+    /// The ArtPollReply for port `i` (BindIndex i + 1), one port per reply as Art-Net 4 prefers.
     public func pollReply(port i: Int) -> ArtPollReply {
+        pollReply(ports: [i], bindIndex: i + 1)
+    }
+
+    /// One reply describing up to four ports that share Net and Sub-Net.
+    func pollReply(ports group: [Int], bindIndex: Int) -> ArtPollReply {
         var r = ArtPollReply()
-        let pa = ports[i].portAddress
+        let pa = group.first.map { ports[$0].portAddress } ?? 0
         r.ipAddress = settings.nodeAddress
         r.port = ArtNet.port
         r.versionInfo = 1
@@ -289,26 +323,50 @@ public final class ArtNetNode: DeviceModel {
         r.shortName = settings.shortName
         r.longName = settings.longName
         r.nodeReport = "#0001 [\(String(records.counters.packets % 10000))] PanelSim emulated node"
-        r.numPorts = 1
-        r.portTypes = [0x80, 0, 0, 0]  // output, DMX512
-        r.goodOutputA = [ports[i].receivedData ? 0x80 : 0x00, 0, 0, 0]
-        if ports[i].merge == .ltp { r.goodOutputA[0] |= 0x02 }
-        if ports[i].sources.count > 1 { r.goodOutputA[0] |= 0x08 }
-        r.swOut = [UInt8(pa & 0x0F), 0, 0, 0]
+        r.numPorts = UInt16(group.count)
+        for (k, i) in group.prefix(4).enumerated() {
+            r.portTypes[k] = 0x80  // output, DMX512
+            var good: UInt8 = ports[i].receivedData ? 0x80 : 0x00
+            if ports[i].merge == .ltp { good |= 0x02 }
+            if ports[i].sources.count > 1 { good |= 0x08 }
+            r.goodOutputA[k] = good
+            r.swOut[k] = UInt8(ports[i].portAddress & 0x0F)
+        }
         r.style = 0  // StNode
         r.mac = settings.mac
         r.bindIp = settings.nodeAddress
-        r.bindIndex = UInt8(truncatingIfNeeded: i + 1)
-        r.status2 = 0x0E  // web config off, DHCP capable, 15-bit Port-Address, sACN capable
+        r.bindIndex = UInt8(clamping: bindIndex)
+        r.status2 = 0x18  // 15-bit Port-Address (bit 3), switchable to sACN (bit 4)
         return r
     }
 
-    private func answerPoll(_ poll: ArtPoll, to source: PacketSource) {
-        var answered = 0
+    /// The ports each ArtPollReply describes: one per reply while BindIndex (1...255) allows,
+    /// otherwise up to four ports sharing Net and Sub-Net per reply.
+    func replyGroups() -> [[Int]] {
+        if ports.count <= 255 { return ports.indices.map { [$0] } }
+        var groups: [[Int]] = []
         for i in ports.indices {
+            if var last = groups.last, last.count < 4, let first = last.first, ports[first].portAddress >> 4 == ports[i].portAddress >> 4 {
+                last.append(i)
+                groups[groups.count - 1] = last
+            } else {
+                groups.append([i])
+            }
+        }
+        return groups
+    }
+
+    private func answerPoll(_ poll: ArtPoll, to source: PacketSource, at now: Timestamp) {
+        var answered = 0
+        let groups = replyGroups()
+        for (n, group) in groups.enumerated() {
+            guard n < 255 else {
+                records.counters.count("artpollreply-bindindex-exhausted")
+                break
+            }
             if poll.isTargeted, let top = poll.targetPortAddressTop, let bottom = poll.targetPortAddressBottom,
-               !(bottom...max(bottom, top)).contains(ports[i].portAddress) { continue }
-            ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: i))
+               !group.contains(where: { (bottom...max(bottom, top)).contains(ports[$0].portAddress) }) { continue }
+            ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(ports: group, bindIndex: n + 1))
             records.output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
             answered += 1
         }
@@ -336,9 +394,15 @@ public final class ArtNetNode: DeviceModel {
         case .mergeLTP(let p): setMerge(.ltp, port: pi + p)
         case .mergeHTP(let p): setMerge(.htp, port: pi + p)
         case .cancelMerge:
-            for i in ports.indices where ports[i].sources.count > 1 { ports[i].sources.removeFirst(); ports[i].refresh() }
+            cancelMergePending = true
         case .clearOutput(let p):
-            if pi + p < ports.count { ports[pi + p].sources.removeAll(); ports[pi + p].refresh() }
+            if pi + p < ports.count {
+                // AcClearOp: the output buffer goes to zero.
+                ports[pi + p].sources.removeAll()
+                sourcesChanged(port: pi + p, at: now)
+                let zeros = [UInt8](repeating: 0, count: 512)
+                zeros.withUnsafeBytes { assembler.stage(index: pi + p, data: $0, sources: [], at: now, held: false) }
+            }
         case .none, .other:
             break
         }

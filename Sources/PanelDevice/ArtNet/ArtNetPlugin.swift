@@ -38,7 +38,7 @@ public struct ArtNetSender: FrameSender {
 extension ProtocolPlugin {
     /// Art-Net 4 on UDP 6454: PanelSim plays a node.
     public static let artNet = ProtocolPlugin(
-        name: "artnet", displayName: "Art-Net 4", defaultPort: ArtNet.port, defaultStartUniverse: 0,
+        name: "artnet", displayName: "Art-Net 4", defaultPort: ArtNet.port, defaultStartUniverse: 0, universeRange: 0...32767,
         options: [
             "short-name": "ArtPollReply ShortName (17 characters)",
             "long-name": "ArtPollReply LongName (63 characters)",

@@ -61,7 +61,7 @@ public struct E131Sender: FrameSender {
 extension ProtocolPlugin {
     /// sACN (ANSI E1.31-2018) on UDP 5568, unicast and multicast: PanelSim plays a receiver.
     public static let e131 = ProtocolPlugin(
-        name: "sacn", displayName: "sACN (E1.31)", defaultPort: E131.port, defaultStartUniverse: 1,
+        name: "sacn", displayName: "sACN (E1.31)", defaultPort: E131.port, defaultStartUniverse: 1, universeRange: 1...63999,
         options: ["merge": "conflict (default: report equal-priority sources, keep the first) or htp (merge them)"],
         detect: { E131Decoder.isE131($0) },
         universeOf: { E131Decoder.dataUniverse($0).map { Int($0) } },

@@ -31,6 +31,12 @@ public struct E131ReceiverSettings: Sendable {
 public final class E131Receiver: DeviceModel {
     public static let sourceTimeout = Timestamp(nanoseconds: 2_500_000_000)
     public static let maxSourcesPerUniverse = 16
+    static let startCodeEvents = (0...255).map { "start-code-\(Text.hexByte(UInt8($0)))-not-level-data" }
+    /// Sync addresses tracked at most.
+    public static let maxSyncAddresses = 64
+    /// Discovery: sources and pages per source kept at most.
+    public static let maxDiscoveredSources = 64
+    public static let maxDiscoveryPages = 16
 
     public var name: String { settings.name }
     public let settings: E131ReceiverSettings
@@ -44,14 +50,26 @@ public final class E131Receiver: DeviceModel {
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
     public var universes: [Int] { Array(settings.map.universes) }
+    /// Sync addresses in use and the universe discovery group: joined even when data arrives unicast.
     public var multicastGroups: Set<String> {
-        var groups = Set(settings.map.universes.compactMap { u in UInt16(exactly: u).map { E131.multicastGroup(universe: $0) } })
+        var groups: Set<String> = [E131.multicastGroup(universe: E131.discoveryUniverse)]
         for a in syncState.keys { groups.insert(E131.multicastGroup(universe: a)) }
         return groups
     }
+    /// The universes' own groups, joined when the controller receives multicast data.
+    public var dataMulticastGroups: Set<String> {
+        Set(settings.map.universes.compactMap { u in UInt16(exactly: u).map { E131.multicastGroup(universe: $0) } })
+    }
     public private(set) var multicastGeneration = 0
     /// Sources heard in universe discovery: CID → (name, universes).
-    public private(set) var discovered: [String: DiscoveredSource] = [:]
+    public var discovered: [String: DiscoveredSource] {
+        discoveryPages.reduce(into: [:]) { out, entry in
+            let universes = Set(entry.value.values.joined()).sorted()
+            out[entry.key] = DiscoveredSource(name: discoveryNames[entry.key] ?? "", universes: universes)
+        }
+    }
+    private var discoveryPages: [String: [UInt8: [Int]]] = [:]
+    private var discoveryNames: [String: String] = [:]
 
     public struct DiscoveredSource: Sendable, Codable, Equatable {
         public var name: String
@@ -120,10 +138,16 @@ public final class E131Receiver: DeviceModel {
         case .discovery(let d):
             records.counters.count("discovery")
             _ = noteViolations(d.violations)
-            var entry = discovered[d.cid.description] ?? DiscoveredSource(name: d.sourceName, universes: [])
-            entry.name = d.sourceName
-            entry.universes = Array(Set(entry.universes).union(d.universes.map { Int($0) })).sorted().prefix(64000).map { $0 }
-            if discovered.count < 1000 || discovered[d.cid.description] != nil { discovered[d.cid.description] = entry }
+            let key = d.cid.description
+            if discoveryPages[key] == nil && discoveryPages.count >= E131Receiver.maxDiscoveredSources {
+                records.counters.count("discovery-source-limit")
+            } else if d.page >= E131Receiver.maxDiscoveryPages {
+                records.counters.count("discovery-page-limit")
+            } else {
+                // Each page replaces what that page said before.
+                discoveryPages[key, default: [:]][d.page] = d.universes.map { Int($0) }
+                discoveryNames[key] = d.sourceName
+            }
         }
         collectFrames()
     }
@@ -192,7 +216,7 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].frameSource = FrameSource(address: address.address, port: address.port, name: u.sources[i].name, cid: d.cid.description)
         }
         if d.startCode != 0 {
-            records.counters.count("start-code-\(Text.hexByte(d.startCode))-not-level-data")
+            records.counters.count(E131Receiver.startCodeEvents[Int(d.startCode)])
             return
         }
         if u.sources[i].priority != d.priority {
@@ -213,12 +237,17 @@ public final class E131Receiver: DeviceModel {
         }
         let held = isHeld(d, at: now)
         if topCount > 1 && settings.mergeEqualPriority {
-            let tops = u.sources.filter { $0.priority == top }
-            let len = tops.map(\.length).max() ?? 0
             if u.mergeBuffer.isEmpty { u.mergeBuffer = [UInt8](repeating: 0, count: 512) }
-            for k in 0..<len { u.mergeBuffer[k] = tops.reduce(0) { max($0, $1.data[k]) } }
+            var len = 0
+            for k in 0..<512 { u.mergeBuffer[k] = 0 }
+            var tops: [FrameSource] = []
+            for src in u.sources where src.priority == top {
+                len = max(len, src.length)
+                tops.append(src.frameSource)
+                for k in 0..<src.length { u.mergeBuffer[k] = max(u.mergeBuffer[k], src.data[k]) }
+            }
             u.mergeBuffer.withUnsafeBytes { buf in
-                assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops.map(\.frameSource), at: now, held: held, syncGroup: Int(d.syncAddress))
+                assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: tops, at: now, held: held, syncGroup: Int(d.syncAddress))
             }
             return
         }
@@ -230,24 +259,42 @@ public final class E131Receiver: DeviceModel {
         assembler.stage(index: ui, data: d.data, sources: [u.sources[i].frameSource], at: now, held: held, syncGroup: Int(d.syncAddress))
     }
 
+    /// Whether this packet's data waits for a sync packet. A receiver synchronises on an
+    /// address only once a sync packet has arrived there (E1.31 6.2.4.1); before that, data
+    /// naming the address is shown at once. When sync stops for 2.5 s, Force_Synchronization
+    /// 1 lets data through again and 0 keeps holding until sync resumes (6.2.6).
     private func isHeld(_ d: E131Data, at now: Timestamp) -> Bool {
         guard settings.frame.sync == .auto, d.syncAddress != 0 else { return false }
-        if syncState[d.syncAddress] == nil { multicastGeneration += 1 }
-        var state = syncState[d.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
-        defer { syncState[d.syncAddress] = state }
-        let since = state.lastSync ?? state.firstUse
-        let lost = now - since > E131Receiver.sourceTimeout
+        guard var state = syncState[d.syncAddress] else {
+            noteSyncAddress(d.syncAddress, universe: Int(d.universe), at: now)
+            return false
+        }
+        guard let last = state.lastSync else { return false }
+        let lost = now - last > E131Receiver.sourceTimeout
         if lost && !state.lossReported {
             state.lossReported = true
+            syncState[d.syncAddress] = state
             records.counters.count("sync-lost")
             records.find("sync-lost", universe: Int(d.universe), at: now, "no sync packet on sync address \(d.syncAddress) for 2.5 s: " + (d.options.contains(.forceSynchronization)
                     ? "Force_Synchronization is 1, the receiver reverts to immediate output"
                     : "Force_Synchronization is 0, the receiver holds its output until sync resumes (the panel freezes)"))
         }
-        // E1.31 6.2.6: Force_Synchronization 1 lets a receiver that lost sync update on data;
-        // 0 keeps it waiting for the next sync packet.
         if lost && d.options.contains(.forceSynchronization) { return false }
         return true
+    }
+
+    /// Starts tracking a sync address named by data for a mapped universe (bounded, so a
+    /// sender cannot make the receiver track or join thousands of groups).
+    private func noteSyncAddress(_ address: UInt16, universe: Int, at now: Timestamp) {
+        guard E131.validUniverses.contains(address) else { return }
+        guard syncState.count < E131Receiver.maxSyncAddresses else {
+            records.counters.count("sync-address-limit")
+            return
+        }
+        syncState[address] = SyncState(lastSync: nil, firstUse: now)
+        multicastGeneration += 1
+        records.find("sync-address", universe: universe, at: now,
+                     "universe \(universe) names sync address \(address): frames wait for its sync packets once the first one arrives")
     }
 
     private func handleSync(_ s: E131Sync, at now: Timestamp) {
@@ -255,7 +302,13 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("sync-ignored-by-config")
             return
         }
-        if syncState[s.syncAddress] == nil { multicastGeneration += 1 }
+        if syncState[s.syncAddress] == nil {
+            guard E131.validUniverses.contains(s.syncAddress), syncState.count < E131Receiver.maxSyncAddresses else {
+                records.counters.count("sync-address-limit")
+                return
+            }
+            multicastGeneration += 1
+        }
         var state = syncState[s.syncAddress] ?? SyncState(lastSync: nil, firstUse: now)
         state.lastSync = now
         state.lossReported = false

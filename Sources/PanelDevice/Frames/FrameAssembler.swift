@@ -141,6 +141,14 @@ public struct FrameAssembler {
         }
     }
 
+    /// Held data stops waiting for a sync (sync lost, or sync no longer honoured): it becomes
+    /// an ordinary pending frame, closed by the completion rule or the timeout.
+    public mutating func releaseHeld(at now: Timestamp? = nil) {
+        guard held else { return }
+        held = false
+        if let t = now, !stagedList.isEmpty { pendingSince = t }
+    }
+
     /// Ages the completion set and closes a frame whose timeout ran out.
     public mutating func tick(at now: Timestamp) {
         guard let first = firstPacket else { return }

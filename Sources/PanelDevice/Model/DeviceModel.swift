@@ -101,8 +101,11 @@ public protocol DeviceModel: AnyObject {
     var malformedPackets: [MalformedPacket] { get }
     /// Universes (protocol numbering) this model listens to, for dispatch on a shared port.
     var universes: [Int] { get }
-    /// Multicast groups the transport should join (e.g. sACN universes and sync addresses).
+    /// Multicast groups to join whenever the controller has an interface, even when data
+    /// arrives unicast (e.g. sACN sync addresses and universe discovery).
     var multicastGroups: Set<String> { get }
+    /// Multicast groups that carry data, joined when the controller receives multicast data.
+    var dataMulticastGroups: Set<String> { get }
     /// Changes whenever `multicastGroups` changes, so transports can check cheaply.
     var multicastGeneration: Int { get }
 }

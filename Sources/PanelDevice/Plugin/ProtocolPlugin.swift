@@ -68,6 +68,8 @@ public struct ProtocolPlugin: Sendable {
     public let displayName: String
     public let defaultPort: UInt16
     public let defaultStartUniverse: Int
+    /// Universe numbers the protocol can address (Art-Net Port-Address 0...32767, sACN 1...63999).
+    public let universeRange: ClosedRange<Int>
     /// Option keys the config's `options:` may hold for this protocol, with a line of help each.
     public let options: [String: String]
     /// Content detection: true when a datagram looks like this protocol.
