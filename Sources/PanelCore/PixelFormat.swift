@@ -28,7 +28,7 @@ public struct PixelOrder: Hashable, Sendable, CustomStringConvertible {
         let components: [Character] = ["r", "g", "b", "w"]
         switch format {
         case .gray:
-            guard name.lowercased() == "gray" || name.lowercased() == "w" || name.isEmpty || name.lowercased() == "rgb" else { return nil }
+            guard ["gray", "w", ""].contains(name.lowercased()) else { return nil }
             wireToCanvas = [0]
             return
         case .rgb, .rgbw:

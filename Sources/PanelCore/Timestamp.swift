@@ -5,7 +5,11 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
 
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
     public static func seconds(_ s: Double) -> Timestamp { Timestamp(nanoseconds: Int64(s * 1e9)) }
-    public static func milliseconds(_ ms: Int64) -> Timestamp { Timestamp(nanoseconds: ms.multipliedReportingOverflow(by: 1_000_000).partialValue) }
+    /// Saturates instead of wrapping, like `+` and `-`.
+    public static func milliseconds(_ ms: Int64) -> Timestamp {
+        let (v, o) = ms.multipliedReportingOverflow(by: 1_000_000)
+        return Timestamp(nanoseconds: o ? (ms > 0 ? Int64.max : Int64.min) : v)
+    }
     public static let zero = Timestamp(nanoseconds: 0)
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }

@@ -88,7 +88,7 @@ public final class UDPEndpoint: @unchecked Sendable {
             throw TransportError("UDP \(options.host):\(options.port)", "cannot bind: \(error)")
         }
         // SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN) first, then the capped SO_RCVBUF.
-        let forced = try? await channel.setOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(33)), value: SocketOptionValue(options.receiveBufferBytes)).get()
+        let forced: Void? = try? await channel.setOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(33)), value: SocketOptionValue(options.receiveBufferBytes)).get()
         if forced == nil {
             _ = try? await channel.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(options.receiveBufferBytes)).get()
         }

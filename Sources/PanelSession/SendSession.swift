@@ -130,69 +130,102 @@ public final class SendSession: @unchecked Sendable {
     public func run() async throws -> SendResult {
         if let path = options.pcapPath { return try runToPcap(path: path) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
+        do {
+            let result = try await runLoop(group: group)
+            try? await group.shutdownGracefully()
+            return result
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func runLoop(group: EventLoopGroup) async throws -> SendResult {
         let endpoint = try await UDPEndpoint.bind(group: group, options: UDPOptions(host: options.bindHost, port: 0, receiveBufferBytes: 1 << 20,
                                                                                    multicastInterface: options.interface),
                                                   onDatagram: { _, _ in })
-        let loop = endpoint.channel.eventLoop
+        let pacer = Pacer(session: self, endpoint: endpoint)
+        pacer.loop.execute { pacer.step() }
+        try await pacer.done.futureResult.get()
+        // Let queued datagrams leave before closing.
+        try await pacer.loop.submit {}.get()
+        await endpoint.close()
+        return result
+    }
+
+    /// The send loop: runs on the socket's event loop, frame k at start + k/fps (drift-free),
+    /// or back to back while the socket takes more (top speed). Confined to that loop.
+    private final class Pacer: @unchecked Sendable {
+        let session: SendSession
+        let endpoint: UDPEndpoint
+        let loop: EventLoop
+        let done: EventLoopPromise<Void>
+        let start = NIODeadline.now()
+        let limit: Int?
+        let deadline: NIODeadline?
         var destinations: [String: SocketAddress] = [:]
+        var lastAnnounce: NIODeadline? = nil
+        var last: Canvas
+        var k = 0
+
+        init(session: SendSession, endpoint: UDPEndpoint) {
+            self.session = session
+            self.endpoint = endpoint
+            loop = endpoint.channel.eventLoop
+            done = loop.makePromise(of: Void.self)
+            limit = session.frameLimit
+            deadline = session.options.seconds.map { NIODeadline.now() + .nanoseconds(Int64($0 * 1e9)) }
+            last = session.frame(0)
+        }
+
         func address(_ group: String?) -> SocketAddress? {
-            let host = options.host ?? (options.interface != nil ? group : nil) ?? "127.0.0.1"
+            let o = session.options
+            let host = o.host ?? (o.interface != nil ? group : nil) ?? "127.0.0.1"
             if let a = destinations[host] { return a }
-            let a = try? SocketAddress(ipAddress: host, port: options.port)
+            let a = try? SocketAddress(ipAddress: host, port: o.port)
             destinations[host] = a
             return a
         }
-        let emit: DatagramEmitter = { [self] bytes, group in
+
+        func emit(_ bytes: UnsafeRawBufferPointer, _ group: String?) {
             guard let a = address(group) else { return }
             endpoint.write(bytes, to: a)
-            result.packets += 1
-            result.bytes += bytes.count
+            session.result.packets += 1
+            session.result.bytes += bytes.count
         }
-        let done = loop.makePromise(of: Void.self)
-        let start = NIODeadline.now()
-        let limit = frameLimit
-        let deadline = options.seconds.map { start + .nanoseconds(Int64($0 * 1e9)) }
-        var lastAnnounce: NIODeadline? = nil
-        var last = frame(0)
-        var k = 0
 
         func step() {
             let now = NIODeadline.now()
             if let l = limit, k >= l { finish(); return }
             if let d = deadline, now >= d { finish(); return }
-            if stopRequested.withLockedValue({ $0 }) { finish(); return }
-            if options.announce, let interval = sender.announcementInterval,
+            if session.stopRequested.withLockedValue({ $0 }) { finish(); return }
+            if session.options.announce, let interval = session.sender.announcementInterval,
                lastAnnounce.map({ now - $0 >= .nanoseconds(interval.nanoseconds) }) ?? true {
-                sender.encodeAnnouncements(emit: emit)
+                session.sender.encodeAnnouncements(emit: emit)
                 lastAnnounce = now
             }
-            last = frame(k)
-            sender.encode(last, emit: emit)
+            last = session.frame(k)
+            session.sender.encode(last, emit: emit)
             endpoint.flush()
             k += 1
-            result.frames = k
-            if let fps = options.fps {
+            session.result.frames = k
+            if let fps = session.options.fps {
                 let next = start + .nanoseconds(Int64(Double(k) / fps * 1e9))
-                loop.scheduleTask(deadline: next) { step() }
+                loop.scheduleTask(deadline: next) { self.step() }
             } else {
                 waitWritable()
             }
         }
+
         func waitWritable() {
-            if endpoint.isWritable { loop.execute { step() } } else { loop.scheduleTask(in: .microseconds(20)) { waitWritable() } }
+            if endpoint.isWritable { loop.execute { self.step() } } else { loop.scheduleTask(in: .microseconds(20)) { self.waitWritable() } }
         }
+
         func finish() {
-            sender.encodeTermination(last, emit: emit)
+            session.sender.encodeTermination(last, emit: emit)
             endpoint.flush()
-            result.elapsed = Double((NIODeadline.now() - start).nanoseconds) / 1e9
+            session.result.elapsed = Double((NIODeadline.now() - start).nanoseconds) / 1e9
             done.succeed(())
         }
-        loop.execute { step() }
-        try await done.futureResult.get()
-        // Let queued datagrams leave before closing.
-        try await loop.submit {}.get()
-        await endpoint.close()
-        return result
     }
 }

@@ -50,7 +50,8 @@ public final class ServeSession: @unchecked Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let loop: EventLoop
 
-    final class Controller {
+    /// Confined to the session's event loop (hence unchecked).
+    final class Controller: @unchecked Sendable {
         let config: ControllerConfig
         let model: DeviceModel
         let recorder: FrameRecorder?
@@ -62,7 +63,8 @@ public final class ServeSession: @unchecked Sendable {
         }
     }
 
-    final class Port {
+    /// Confined to the session's event loop (hence unchecked).
+    final class Port: @unchecked Sendable {
         let plugin: ProtocolPlugin
         var controllers: [Controller]
         var endpoint: UDPEndpoint?
@@ -116,10 +118,19 @@ public final class ServeSession: @unchecked Sendable {
 
     /// Binds every transport, serves until `stop()` or the duration, then finishes every file.
     public func run() async throws -> ServeResult {
-        defer {
+        do {
+            let result = try await serve()
             shutDown.withLockedValue { $0 = true }
-            try? group.syncShutdownGracefully()
+            try? await group.shutdownGracefully()
+            return result
+        } catch {
+            shutDown.withLockedValue { $0 = true }
+            try? await group.shutdownGracefully()
+            throw error
         }
+    }
+
+    private func serve() async throws -> ServeResult {
         try buildControllers()
         if let path = options.pcapPath {
             do { pcap = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }

@@ -101,7 +101,7 @@ public enum E131Decoder {
 
     static func decodeSync(_ b: UnsafeRawBufferPointer, cid: CID, _ v0: E131Violations) throws(WireError) -> E131Sync {
         var v = v0
-        guard b.count >= 47 else { throw WireError(.tooShort, at: b.count, "E1.31 sync packet is 49 bytes, got \(b.count)") }
+        guard b.count >= 47 else { throw WireError(.tooShort, at: b.count, "E1.31 sync packet needs 47 bytes through its sync address (49 with the reserved field), got \(b.count)") }
         try pdu(b, at: 38, layer: "framing", flags: .framingFlags, length: .framingLength, &v)
         let address = b.u16be(45)
         if !E131.validUniverses.contains(address) { v.insert(.syncAddressRange) }
