@@ -19,7 +19,7 @@ public struct ServeOptions: Sendable {
     public var readyFile: String?
     public var statusLine = false
     public var strict = false
-    public var receiveBufferBytes = 16 << 20
+    public var receiveBufferBytes = 64 << 20
     /// Write every datagram received to this pcap file.
     public var pcapPath: String?
     public init() {}

@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Also write every received datagram to this pcap file.")
     var pcap: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
-    var receiveBuffer: Int = 16 << 20
+    var receiveBuffer: Int = 64 << 20
     @Flag(help: "No live status line.")
     var quiet = false
 
