@@ -46,8 +46,10 @@ public struct ArtNetNodeSettings: Sendable {
 /// - Two sources per port merge (HTP by default, LTP on request or by ArtAddress); a third is
 ///   ignored and counted; a source silent for 10 s leaves.
 /// - Sequence numbers are tracked per source and port (0 = disabled).
-/// - ArtPoll gets one ArtPollReply per port (BindIndex 1, 2, …); ArtAddress renames the node,
-///   re-addresses ports and switches merge mode.
+/// - ArtPoll gets one ArtPollReply per port (BindIndex 1, 2, …; past 255 ports, four ports
+///   per reply); ArtAddress renames the node, re-addresses ports, switches merge mode,
+///   cancels a merge and clears an output.
+/// - Sources are told apart by IP address, as Art-Net merges by IP.
 public final class ArtNetNode: DeviceModel {
     public static let syncTimeout = Timestamp(nanoseconds: 4_000_000_000)
     public static let sourceTimeout = Timestamp(nanoseconds: 10_000_000_000)

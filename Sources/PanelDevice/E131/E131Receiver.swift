@@ -25,9 +25,10 @@ public struct E131ReceiverSettings: Sendable {
 /// reported; the first source keeps the panel unless HTP merge is on). Packets not newer
 /// than the last (window −20) are dropped; a source is lost after 2.5 s; the first
 /// stream-terminated packet ends the source and its data is ignored; preview data is
-/// ignored; non-zero START codes are not level data. Data with a sync address is held
-/// for the sync packet on that address; when sync stops, Force_Synchronization 0 keeps
-/// holding and 1 reverts to immediate output. Universe discovery is listened to.
+/// ignored; non-zero START codes are not level data. Once a sync packet has arrived on an
+/// address, data naming that address is held for the next sync packet there (before that it
+/// is shown at once); when sync stops for 2.5 s, Force_Synchronization 0 keeps holding and 1
+/// reverts to immediate output. Universe discovery is listened to (bounded).
 public final class E131Receiver: DeviceModel {
     public static let sourceTimeout = Timestamp(nanoseconds: 2_500_000_000)
     public static let maxSourcesPerUniverse = 16
