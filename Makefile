@@ -23,10 +23,12 @@ demo: deps build
 ## Every test suite: Swift unit and end-to-end tests, real clients and tshark, fuzz smoke.
 test: deps venv build
 	@start=$$(date +%s)
+	rm -f .build/test-counts
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-fuzz
-	@echo "make test: all suites finished in $$(( $$(date +%s) - start )) s"
+	echo "make test: all suites finished in $$(( $$(date +%s) - start )) s"
+	awk '{ p += $$1; f += $$2 } END { printf "total: %d passed, %d failed\n", p, f }' .build/test-counts
 
 ## Installs the Debian packages the build and tests need (only those missing).
 deps:
@@ -55,13 +57,15 @@ build:
 test-swift:
 	@s=$$(date +%s)
 	swift build --build-tests 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write' || true
-	swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/swift-test.log | grep -Ev '^Test Case .* (started|passed)' 
+	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/swift-test.log | grep -Ev "^Test Case .* (started|passed)|^Test Suite '.*' (started|passed)"
 	echo "swift test: $$(( $$(date +%s) - s )) s"
+	sed -nE "s/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/p" .build/swift-test.log | tail -1 | awk '{ print $$1 - $$2, $$2 }' >> .build/test-counts
 
 test-interop:
 	@s=$$(date +%s)
-	PANELSIM_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q Tests/Interop
+	PANELSIM_BIN=$(CURDIR)/$(BIN) $(VENV)/bin/pytest -q -rs --junitxml=.build/interop.xml Tests/Interop
 	echo "interop tests: $$(( $$(date +%s) - s )) s"
+	python3 -c "import xml.etree.ElementTree as E; s = E.parse('.build/interop.xml').getroot(); s = s.find('testsuite') if s.tag == 'testsuites' else s; t, f, e, k = (int(s.get(x, 0)) for x in ('tests', 'failures', 'errors', 'skipped')); print(t - f - e - k, f + e)" >> .build/test-counts
 
 ## Replays the stored corpora, then runs each fuzz target briefly under AddressSanitizer.
 test-fuzz: fuzz-build
@@ -70,6 +74,7 @@ test-fuzz: fuzz-build
 	for t in $(FUZZ_TARGETS); do
 	  .build/debug/panelsim-fuzz $$t Fuzz/corpus/$$t/* $$(ls Fuzz/regressions/$$t/* 2>/dev/null)
 	done
+	echo "$(words $(FUZZ_TARGETS)) 0" >> .build/test-counts
 	for t in $(FUZZ_TARGETS); do
 	  mkdir -p .build/fuzz-corpus/$$t
 	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
