@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PanelDevice
+import PanelHarness
 import PanelImage
 import PanelSession
 
@@ -49,6 +50,10 @@ struct Serve: AsyncParsableCommand {
     var pcap: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
     var receiveBuffer: Int = 64 << 20
+    @Option(help: "Write the session's result (counters, golden comparison) as JSON here.")
+    var json: String?
+    @Option(help: "Write JUnit XML here: with --expect one test case per compared frame, otherwise one per controller.")
+    var junit: String?
     @Flag(help: "No live status line.")
     var quiet = false
 
@@ -102,6 +107,8 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
+        if let path = json { try FileText.write(ServeReport.json(result).pretty, to: path) }
+        if let path = junit { try FileText.write(ServeReport.junit(result).xml, to: path) }
         for e in result.outputErrors { printError("not written: \(e)") }
         if !result.outputErrors.isEmpty { throw ExitCode(Exit.runFailed) }
         if result.goldenFailed { throw ExitCode(Exit.checkFailed) }
