@@ -167,8 +167,11 @@ public final class ServeSession: @unchecked Sendable {
             guard case let .udp(host, port) = c.transport else {
                 throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP transports are served so far")
             }
+            let key = "\(host):\(port)"
+            let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.universes.count } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
-                                              localAddress: LocalAddresses.reported(forBind: host, interface: c.interface))
+                                              localAddress: LocalAddresses.reported(forBind: host, interface: c.interface),
+                                              portBase: portBase)
             let model: DeviceModel
             do { model = try c.plugin.makeDevice(settings) } catch {
                 throw ConfigError(file: c.file, line: c.line, key: c.path + ".options." + error.key, error.message)
@@ -186,7 +189,6 @@ public final class ServeSession: @unchecked Sendable {
                 recorder?.onError = { [logger] message in logger.error("\(message)") }
             }
             let controller = Controller(config: c, model: model, recorder: recorder)
-            let key = "\(host):\(port)"
             if port != 0, let existing = byAddress[key] {
                 guard existing.plugin.name == c.plugin.name else {
                     throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport.udp", "shares \(key) with a controller of another protocol")

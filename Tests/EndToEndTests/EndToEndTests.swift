@@ -187,6 +187,52 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(decoded.map { $0.outputPortAddress(0) }.sorted(), [0, 1, 2])
     }
 
+    /// Two nodes on one address answer one ArtPoll with distinct BindIndexes, and an
+    /// ArtAddress re-addresses only the port whose BindIndex it names.
+    func testSharedPortNodesHaveDistinctBindIndexes() async throws {
+        let probe = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress?.port ?? 0
+        try await probe.close().get()
+        let yaml = """
+        controllers:
+          - { name: a, protocol: artnet, transport: { udp: 127.0.0.1:\(port) }, panel: { width: 170, height: 2 } }
+          - { name: b, protocol: artnet, transport: { udp: 127.0.0.1:\(port) }, panel: { width: 170, height: 2 }, mapping: { start-universe: 2 } }
+        """
+        let running = try await serve(yaml)
+        let replies = NIOLockedValueBox<[[UInt8]]>([])
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Collect(replies)) } }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        func send(_ bytes: [UInt8]) async throws {
+            var buf = channel.allocator.buffer(capacity: bytes.count)
+            buf.writeBytes(bytes)
+            try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: buf)).get()
+        }
+        var packet: [UInt8] = []
+        ArtNetEncoder.poll(into: &packet, ArtPoll())
+        try await send(packet)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        // Move BindIndex 3 (node b's first port, universe 2) to universe 9.
+        var address = ArtAddress()
+        address.bindIndex = 3
+        address.swOut = [0x80 | 9, 0x7F, 0x7F, 0x7F]
+        ArtNetEncoder.address(into: &packet, address)
+        try await send(packet)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        try await channel.close().get()
+        _ = try await running.finish()
+        let decoded = replies.withLockedValue { $0 }.compactMap { bytes -> ArtPollReply? in
+            bytes.withUnsafeBytes { b in if case .pollReply(let r)? = try? ArtNetDecoder.decode(b) { return r } else { return nil } }
+        }
+        let polled = Array(decoded.prefix(4))
+        XCTAssertEqual(polled.map(\.bindIndex).sorted(), [1, 2, 3, 4])
+        XCTAssertEqual(polled.sorted { $0.bindIndex < $1.bindIndex }.map { $0.outputPortAddress(0) }, [0, 1, 2, 3])
+        XCTAssertEqual(decoded.count, 5, "one reply to the ArtAddress, from the node that owns BindIndex 3")
+        XCTAssertEqual(decoded.last?.bindIndex, 3)
+        XCTAssertEqual(decoded.last?.outputPortAddress(0), 9)
+    }
+
     final class Collect: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
         let box: NIOLockedValueBox<[[UInt8]]>

@@ -22,10 +22,12 @@ public struct ArtNetNodeSettings: Sendable {
     /// The node's own IPv4 address, reported in ArtPollReply.
     public var nodeAddress: [UInt8]
     public var mac: [UInt8]
+    /// BindIndexes used by other nodes on the same address: this node's ports start after them.
+    public var bindIndexBase: Int
 
     public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), shortName: String? = nil,
                 longName: String? = nil, merge: MergeMode = .htp, strict: Bool = false,
-                nodeAddress: [UInt8] = [127, 0, 0, 1], mac: [UInt8] = [0x02, 0x50, 0x53, 0x00, 0x00, 0x01]) {
+                nodeAddress: [UInt8] = [127, 0, 0, 1], mac: [UInt8] = [0x02, 0x50, 0x53, 0x00, 0x00, 0x01], bindIndexBase: Int = 0) {
         self.name = name
         self.map = map
         self.frame = frame
@@ -35,6 +37,7 @@ public struct ArtNetNodeSettings: Sendable {
         self.strict = strict
         self.nodeAddress = nodeAddress
         self.mac = mac
+        self.bindIndexBase = max(0, bindIndexBase)
     }
 }
 
@@ -307,7 +310,7 @@ public final class ArtNetNode: DeviceModel {
 
     /// The ArtPollReply for port `i` (BindIndex i + 1), one port per reply as Art-Net 4 prefers.
     public func pollReply(port i: Int) -> ArtPollReply {
-        pollReply(ports: [i], bindIndex: i + 1)
+        pollReply(ports: [i], bindIndex: settings.bindIndexBase + i + 1)
     }
 
     /// One reply describing up to four ports that share Net and Sub-Net.
@@ -362,13 +365,13 @@ public final class ArtNetNode: DeviceModel {
         var answered = 0
         let groups = replyGroups()
         for (n, group) in groups.enumerated() {
-            guard n < 255 else {
+            guard settings.bindIndexBase + n < 255 else {
                 records.counters.count("artpollreply-bindindex-exhausted")
                 break
             }
             if poll.isTargeted, let top = poll.targetPortAddressTop, let bottom = poll.targetPortAddressBottom,
                !group.contains(where: { (bottom...max(bottom, top)).contains(ports[$0].portAddress) }) { continue }
-            ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(ports: group, bindIndex: n + 1))
+            ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(ports: group, bindIndex: settings.bindIndexBase + n + 1))
             records.output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
             answered += 1
         }
@@ -376,9 +379,15 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func handleAddress(_ a: ArtAddress, from source: PacketSource, at now: Timestamp) {
+        // BindIndex 0 and 1 address the root device (this node's first port when it comes
+        // first on its address); other BindIndexes belong to whichever node reported them.
+        let pi = max(0, Int(a.bindIndex) - 1) - settings.bindIndexBase
+        guard pi >= 0 && pi < ports.count || (a.bindIndex <= 1 && settings.bindIndexBase == 0) else {
+            records.counters.count("artaddress-for-another-node")
+            return
+        }
         if !a.shortName.isEmpty { settings.shortName = a.shortName }
         if !a.longName.isEmpty { settings.longName = a.longName }
-        let pi = max(0, Int(a.bindIndex) - 1)
         if pi < ports.count {
             var pa = ports[pi].portAddress
             let original = UInt16(truncatingIfNeeded: settings.map.settings.startUniverse + pi)

@@ -56,7 +56,7 @@ extension ProtocolPlugin {
             if let n = s.options["long-name"], n.utf8.count > 63 { throw OptionError(key: "long-name", "at most 63 bytes") }
             return ArtNetNode(settings: ArtNetNodeSettings(name: s.name, map: s.map, frame: s.frame, shortName: s.options["short-name"],
                                                             longName: s.options["long-name"], merge: merge, strict: s.strict,
-                                                            nodeAddress: s.localAddress))
+                                                            nodeAddress: s.localAddress, bindIndexBase: s.portBase))
         },
         makeSender: { ArtNetSender(settings: $0) },
         usesMulticast: false)

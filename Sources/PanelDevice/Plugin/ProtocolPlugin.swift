@@ -11,11 +11,14 @@ public struct ControllerSettings: Sendable {
     public var options: [String: String]
     /// The controller's own IPv4 address, for protocols that report it (ArtPollReply).
     public var localAddress: [UInt8]
+    /// Ports of other controllers that answer on the same socket before this one, so that
+    /// port numbers a protocol reports (Art-Net BindIndex) stay unique on one address.
+    public var portBase: Int
 
     public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), strict: Bool = false,
-                options: [String: String] = [:], localAddress: [UInt8] = [127, 0, 0, 1]) {
+                options: [String: String] = [:], localAddress: [UInt8] = [127, 0, 0, 1], portBase: Int = 0) {
         self.name = name; self.map = map; self.frame = frame; self.strict = strict
-        self.options = options; self.localAddress = localAddress
+        self.options = options; self.localAddress = localAddress; self.portBase = portBase
     }
 }
 
