@@ -330,3 +330,24 @@ def tshark_fields(pcap, fields: Sequence[str], extra: Sequence[str] = (),
 
 def to_int(s: str) -> int:
     return int(s, 0) if s else -1
+
+
+def pattern_frames(rec: "Recording", start: int, universes: int) -> List[int]:
+    """The pattern frame number k of every written frame, checking that each is a whole
+    pattern frame (none torn or mis-mapped) made of universes start..start+universes-1 and
+    naming its sources."""
+    import pattern  # local: pattern imports nothing from here
+    ks = []
+    for f in rec.written():
+        png_path = rec.folder / f["file"]
+        assert png_path.is_file(), f"frames.jsonl names {f['file']} but it is missing"
+        k = pattern.identify_png(png_path)
+        assert k is not None, (f"frame {f['index']} ({f['file']}) is not a whole pattern frame "
+                               f"(torn or mis-mapped): row 0 starts {pattern.read_gray_png(png_path)[0][:8]}")
+        ks.append(k)
+        assert sorted(f["universes"]) == list(range(start, start + universes)), \
+            f"frame {f['index']}: universes {f['universes']}, expected {start}..{start + universes - 1}"
+        assert f["sources"], f"frame {f['index']} has no sources"
+        for src in f["sources"]:
+            assert "address" in src and "port" in src, f"source without address/port: {src}"
+    return ks

@@ -19,7 +19,6 @@ import time
 import pytest
 
 import harness
-import pattern
 
 U = 4  # universes = rows
 N = 40  # frames
@@ -62,19 +61,7 @@ def check_recording(serve: harness.Serve, controller: str, start: int,
     assert not torn, f"{len(torn)} torn frame(s), first: {torn[0]}\n{diag}"
 
     written = rec.written()
-    ks = []
-    for f in written:
-        png_path = rec.folder / f["file"]
-        assert png_path.is_file(), f"frames.jsonl names {f['file']} but it is missing"
-        k = pattern.identify_png(png_path)
-        assert k is not None, (f"frame {f['index']} ({f['file']}) is not a whole pattern frame "
-                               f"(torn or mis-mapped): row 0 starts {pattern.read_gray_png(png_path)[0][:8]}")
-        ks.append(k)
-        assert sorted(f["universes"]) == list(range(start, start + U)), \
-            f"frame {f['index']}: universes {f['universes']}, expected {start}..{start + U - 1}"
-        assert f["sources"], f"frame {f['index']} has no sources"
-        for s in f["sources"]:
-            assert "address" in s and "port" in s, f"source without address/port: {s}"
+    ks = harness.pattern_frames(rec, start, U)
 
     distinct = sorted(set(ks))
     assert len(distinct) >= N // 2, (f"only {len(distinct)} distinct frames of {N} recorded "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import harness
-import pattern  # noqa: F401  (keeps the import layout of the other suites)
 
 U = 30
 FRAMES = 20

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import NoReturn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # Tests/Interop, for pattern.py
@@ -24,7 +25,7 @@ __all__ = ["pattern", "parse_args", "Pacer", "require_loopback_target",
            "require_multicast_via_lo", "in_private_netns", "die"]
 
 
-def die(msg: str, code: int = 2) -> "NoReturn":  # type: ignore[name-defined]
+def die(msg: str, code: int = 2) -> NoReturn:
     print(f"{os.path.basename(sys.argv[0])}: {msg}", file=sys.stderr)
     sys.exit(code)
 
