@@ -169,6 +169,46 @@ final class FrameAssemblerTests: XCTestCase {
         XCTAssertTrue(take(&a).isEmpty)
     }
 
+    /// Two senders on one panel, one synchronising and one not: the unsynchronised universe's
+    /// frames do not wait for the synchronised one, whose data waits for its own sync.
+    func testSynchronisedAndUnsynchronisedUniversesOnOnePanel() {
+        var a = assembler()
+        a.sync(at: ms(0))  // nothing held: no frame
+        data(&a, 0, repeated(5), at: 0, held: true, group: 7000, sources: [other])
+        stage(&a, 1, repeated(6), at: 5)
+        let immediate = take(&a)
+        XCTAssertEqual(immediate.map(\.universes), [[1]], "universe 0 is synchronised, so universe 1 alone completes a frame")
+        XCTAssertEqual(immediate.first?.canvas.bytes, repeated(0) + repeated(6))
+        XCTAssertEqual(immediate.first?.sources, [src])
+        XCTAssertTrue(a.isHolding)
+        a.sync(at: ms(10), group: 7001)
+        XCTAssertTrue(take(&a).isEmpty, "another group's sync releases nothing")
+        a.sync(at: ms(12), group: 7000)
+        let synced = take(&a)
+        XCTAssertEqual(synced.map(\.universes), [[0]])
+        XCTAssertEqual(synced.first?.synchronized, true)
+        XCTAssertEqual(synced.first?.canvas.bytes, repeated(5) + repeated(6))
+        XCTAssertEqual(synced.first?.sources, [other])
+    }
+
+    /// A synchronising sender that stops synchronising: what it held joins the pending frame,
+    /// closed by the next repeat, and nothing is lost.
+    func testSenderThatStopsSynchronisingLosesNothing() {
+        var a = assembler()
+        data(&a, 0, repeated(1), at: 0, held: true, group: 9)
+        data(&a, 1, repeated(2), at: 1, held: true, group: 9)
+        stage(&a, 0, repeated(3), at: 40)  // no sync address any more
+        stage(&a, 1, repeated(4), at: 41)
+        let f = take(&a)
+        XCTAssertEqual(f.map(\.canvas.bytes), [repeated(1) + repeated(2), repeated(3) + repeated(4)])
+        XCTAssertEqual(f.map(\.torn), [false, false])
+        XCTAssertFalse(a.isHolding)
+    }
+
+    func data(_ a: inout FrameAssembler, _ index: Int, _ bytes: [UInt8], at t: Int64, held: Bool, group: Int, sources: [FrameSource]? = nil) {
+        bytes.withUnsafeBytes { a.stage(index: index, data: $0, sources: sources ?? [src], at: ms(t), held: held, syncGroup: group) }
+    }
+
     func testFinishEmitsAPendingFrameTornButNotHeldData() {
         var a = assembler()
         stage(&a, 0, repeated(1), at: 0)

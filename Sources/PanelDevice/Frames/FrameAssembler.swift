@@ -19,11 +19,13 @@ public struct FrameSettings: Equatable, Sendable {
 /// Universes are addressed by index along the chain (0 ..< map.universeCount); the model
 /// translates protocol universe numbers. Data is staged per universe and applied to the
 /// canvas when a frame is emitted:
-/// - on the sender's sync (`sync(at:)`), for data staged as held;
-/// - otherwise when every universe of the completion set was updated since the last frame;
-///   a universe arriving a second time closes the pending frame first; a universe silent for
-///   more than 2 s leaves the completion set until it returns; never-sent slots keep their value;
-/// - an incomplete frame older than the timeout is emitted torn.
+/// - data staged as held waits for the sender's sync of its group (`sync(at:group:)`);
+///   universes whose latest data was held are synchronised and not waited for below;
+/// - other data forms the pending frame, emitted when every universe of the completion set
+///   was updated since the last frame; a universe arriving a second time closes the pending
+///   frame first; a universe silent for more than 2 s leaves the completion set until it
+///   returns; never-sent slots keep their value;
+/// - a pending frame older than the timeout is emitted, marked torn when it changes the picture.
 public struct FrameAssembler {
     public let map: ChannelMap
     public let settings: FrameSettings
@@ -37,20 +39,29 @@ public struct FrameAssembler {
     public static let silenceLimit = Timestamp(nanoseconds: 2_000_000_000)
     public static let minimumTimeout = Timestamp(nanoseconds: 100_000_000)
 
+    /// How a universe's latest data waits: not staged, in the pending frame, or held for a sync.
+    enum Slot: Equatable {
+        case empty
+        case pending
+        case held(group: Int)
+    }
+
     private var staged: [UInt8]
     private var stagedLength: [Int]
-    private var isStaged: [Bool]
-    private var stagedList: [Int] = []
+    private var slot: [Slot]
+    /// Indices in the pending frame, and held for a sync, in arrival order.
+    private var pendingList: [Int] = []
+    private var heldList: [Int] = []
     private var lastHeard: [Timestamp?]
     private var active: [Bool]
-    private var activeCount: Int
+    /// The latest data of the universe was held: it follows its sync, not the completion rule.
+    private var synchronised: [Bool]
+    /// Active universes that are not synchronised: the completion set's size.
+    private var completionCount: Int
     private var firstPacket: Timestamp?
     private var pendingSince: Timestamp?
-    private var held = false
     /// The sources of each staged universe; merged into the frame's list only at emit.
     private var stagedSources: [[FrameSource]]
-    /// The sync group each staged universe waits for.
-    private var stagedGroup: [Int]
     private var lastFrameStart: Timestamp?
     private var intervalEstimate: Int64 = 0
     private var nextIndex = 1
@@ -63,12 +74,12 @@ public struct FrameAssembler {
         universeNumbers = Array(map.universes)
         staged = [UInt8](repeating: 0, count: n * 512)
         stagedLength = [Int](repeating: 0, count: n)
-        isStaged = [Bool](repeating: false, count: n)
+        slot = [Slot](repeating: .empty, count: n)
         lastHeard = [Timestamp?](repeating: nil, count: n)
         active = [Bool](repeating: true, count: n)
-        activeCount = n
+        synchronised = [Bool](repeating: false, count: n)
+        completionCount = n
         stagedSources = [[FrameSource]](repeating: [], count: n)
-        stagedGroup = [Int](repeating: 0, count: n)
     }
 
     /// The timeout now in force for an incomplete frame.
@@ -78,26 +89,45 @@ public struct FrameAssembler {
     }
 
     /// True while staged data waits for the sender's sync.
-    public var isHolding: Bool { held && !stagedList.isEmpty }
+    public var isHolding: Bool { !heldList.isEmpty }
+
+    private mutating func setActive(_ i: Int, _ on: Bool) {
+        guard active[i] != on else { return }
+        active[i] = on
+        if !synchronised[i] { completionCount += on ? 1 : -1 }
+    }
+
+    private mutating func setSynchronised(_ i: Int, _ on: Bool) {
+        guard synchronised[i] != on else { return }
+        synchronised[i] = on
+        if active[i] { completionCount += on ? -1 : 1 }
+    }
 
     /// Stages one universe's (already merged) slot data. `held`: the sender synchronises,
     /// so the data waits for `sync(at:group:)` of the same `syncGroup` (e.g. the sACN sync address).
     public mutating func stage(index i: Int, data: UnsafeRawBufferPointer, sources: [FrameSource], at now: Timestamp,
                                held holdForSync: Bool, syncGroup: Int = 0) {
-        guard i >= 0, i < isStaged.count else { return }
+        guard i >= 0, i < slot.count else { return }
         if firstPacket == nil { firstPacket = now }
         lastHeard[i] = now
-        if !active[i] { active[i] = true; activeCount += 1 }
-        if held && !holdForSync && !stagedList.isEmpty {
-            // The sender stopped synchronising: held data becomes an ordinary pending frame.
-            held = false
-            pendingSince = now
+        setActive(i, true)
+        if !holdForSync, case .held(let group) = slot[i] {
+            // The sender stopped synchronising: what it held for that sync joins the pending frame.
+            release(heldList.filter { slot[$0] == .held(group: group) }, at: now)
         }
-        if !holdForSync && isStaged[i] {
-            emit(at: now, torn: false, synchronized: false)
+        setSynchronised(i, holdForSync)
+        let before = slot[i]
+        switch (before, holdForSync) {
+        case (.pending, false):
+            // The universe arrives a second time: the pending frame closes first.
+            emitPending(at: now, timedOut: false)
+        case (.pending, true):
+            pendingList.removeAll { $0 == i }
+            slot[i] = .empty
+        default:
+            break
         }
-        let wasStaged = isStaged[i]
-        stagedGroup[i] = syncGroup
+        let wasStaged = slot[i] != .empty
         let n = min(data.count, 512)
         staged.withUnsafeMutableBytes { dst in
             if n > 0, let base = dst.baseAddress, let src = data.baseAddress {
@@ -105,73 +135,72 @@ public struct FrameAssembler {
             }
         }
         // A shorter packet updates only the slots it carries.
-        stagedLength[i] = isStaged[i] ? max(stagedLength[i], n) : n
-        if !isStaged[i] {
-            isStaged[i] = true
-            stagedList.append(i)
-        }
+        stagedLength[i] = before != .empty ? max(stagedLength[i], n) : n
         if wasStaged && stagedSources[i] != sources {
-            // Several senders updated this universe within one (held) frame.
+            // Several senders updated this universe within one held frame.
             stagedSources[i] = Array(Set(stagedSources[i]).union(sources))
-        } else {
+        } else if !wasStaged || stagedSources[i] != sources {
             stagedSources[i] = sources
         }
-        if stagedList.count == 1 {
-            startFrame(at: now)
+        if holdForSync {
+            if !wasStaged { heldList.append(i) }
+            slot[i] = .held(group: syncGroup)
+        } else {
+            slot[i] = .pending
+            pendingList.append(i)
+            if pendingList.count == 1 { startFrame(at: now) }
         }
-        held = holdForSync
-        if !holdForSync && stagedList.count >= activeCount {
-            emit(at: now, torn: false, synchronized: false)
+        if !pendingList.isEmpty && pendingList.count >= completionCount {
+            emitPending(at: now, timedOut: false)
         }
     }
 
-    /// The sender's sync arrived: output everything staged for this sync group; data
-    /// staged for other groups keeps waiting.
+    /// The sender's sync arrived: output everything held for this sync group; data held for
+    /// other groups keeps waiting.
     public mutating func sync(at now: Timestamp, group: Int = 0) {
-        guard !stagedList.isEmpty else { return }
-        let waiting = stagedList.filter { stagedGroup[$0] != group }
-        guard waiting.count < stagedList.count else { return }
-        stagedList.removeAll { stagedGroup[$0] != group }
-        let since = pendingSince
-        emit(at: now, torn: false, synchronized: true)
-        if !waiting.isEmpty {
-            stagedList = waiting
-            held = true
-            pendingSince = since
-        }
+        let released = heldList.filter { slot[$0] == .held(group: group) }
+        guard !released.isEmpty else { return }
+        heldList.removeAll { slot[$0] == .held(group: group) }
+        emit(released, at: now, timedOut: false, synchronized: true)
     }
 
-    /// Held data stops waiting for a sync (sync lost, or sync no longer honoured): it becomes
-    /// an ordinary pending frame, closed by the completion rule or the timeout.
+    /// Held data stops waiting for a sync (sync lost, or sync no longer honoured): it joins
+    /// the pending frame, closed by the completion rule or the timeout.
     public mutating func releaseHeld(at now: Timestamp? = nil) {
-        guard held else { return }
-        held = false
-        if let t = now, !stagedList.isEmpty { pendingSince = t }
+        release(heldList, at: now)
+    }
+
+    private mutating func release(_ list: [Int], at now: Timestamp?) {
+        guard !list.isEmpty else { return }
+        let wasEmpty = pendingList.isEmpty
+        for i in list {
+            slot[i] = .pending
+            pendingList.append(i)
+            setSynchronised(i, false)
+        }
+        heldList.removeAll { slot[$0] == .pending }
+        if wasEmpty, let t = now { startFrame(at: t) }
     }
 
     /// Ages the completion set and closes a frame whose timeout ran out.
     public mutating func tick(at now: Timestamp) {
         guard let first = firstPacket else { return }
-        for i in 0..<active.count where active[i] {
-            let since = lastHeard[i] ?? first
-            if now - since > FrameAssembler.silenceLimit && !isStaged[i] {
-                active[i] = false
-                activeCount -= 1
-            }
+        for i in 0..<active.count where active[i] && slot[i] == .empty {
+            if now - (lastHeard[i] ?? first) > FrameAssembler.silenceLimit { setActive(i, false) }
         }
-        guard !held, !stagedList.isEmpty, let since = pendingSince else { return }
-        if stagedList.count >= activeCount {
-            emit(at: now, torn: false, synchronized: false)
+        guard !pendingList.isEmpty, let since = pendingSince else { return }
+        if pendingList.count >= completionCount {
+            emitPending(at: now, timedOut: false)
         } else if now - since > timeout {
-            emit(at: now, torn: true, synchronized: false)
+            emitPending(at: now, timedOut: true)
         }
     }
 
-    /// At stop: a pending incomplete frame is emitted torn; data held for a sync that never
-    /// came is not shown (the panel never showed it).
+    /// At stop: a pending incomplete frame is emitted (torn if it changes the picture); data
+    /// held for a sync that never came is not shown (the panel never showed it).
     public mutating func finish(at now: Timestamp) {
-        guard !stagedList.isEmpty, !held else { return }
-        emit(at: now, torn: stagedList.count < activeCount, synchronized: false)
+        guard !pendingList.isEmpty else { return }
+        emitPending(at: now, timedOut: pendingList.count < completionCount)
     }
 
     private mutating func startFrame(at now: Timestamp) {
@@ -185,31 +214,35 @@ public struct FrameAssembler {
         lastFrameStart = now
     }
 
-    private mutating func emit(at now: Timestamp, torn incomplete: Bool, synchronized: Bool) {
+    private mutating func emitPending(at now: Timestamp, timedOut: Bool) {
+        let list = pendingList
+        pendingList.removeAll(keepingCapacity: true)
+        pendingSince = nil
+        emit(list, at: now, timedOut: timedOut, synchronized: false)
+    }
+
+    private mutating func emit(_ list: [Int], at now: Timestamp, timedOut: Bool, synchronized: Bool) {
         // An incomplete frame is torn only if it changes the picture: a keep-alive resend of
         // unchanged universes leaves no mix of old and new on the panel.
-        let before = incomplete ? canvas : nil
+        let before = timedOut ? canvas : nil
         var numbers: [Int] = []
-        numbers.reserveCapacity(stagedList.count)
+        numbers.reserveCapacity(list.count)
         var frameSources: [FrameSource] = []
         staged.withUnsafeBytes { all in
-            for i in stagedList {
+            for i in list {
                 let view = UnsafeRawBufferPointer(rebasing: all[(i * 512)..<(i * 512 + stagedLength[i])])
                 map.apply(universeIndex: i, data: view, to: &canvas)
-                isStaged[i] = false
+                slot[i] = .empty
                 numbers.append(universeNumbers[i])
                 if frameSources != stagedSources[i] {
                     for src in stagedSources[i] where !frameSources.contains(src) { frameSources.append(src) }
                 }
             }
         }
-        stagedList.removeAll(keepingCapacity: true)
         numbers.sort()
-        let torn = incomplete && before != canvas
+        let torn = timedOut && before != canvas
         events.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: numbers,
                                  sources: frameSources.sorted(), torn: torn, synchronized: synchronized))
         nextIndex += 1
-        pendingSince = nil
-        held = false
     }
 }
