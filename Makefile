@@ -95,7 +95,8 @@ fuzz: deps fuzz-build
 	  echo "== $$t for $(FUZZ_SECONDS) s"
 	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
 	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-	    -artifact_prefix=Fuzz/findings/$$t/ .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E '^#[0-9]+.*(DONE|pulse)|cov:|stat::|ERROR' | tail -4
+	    -artifact_prefix=Fuzz/findings/$$t/ .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 \
+	    | grep -E 'DONE|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|ERROR|SUMMARY'
 	done
 
 clean:
