@@ -89,7 +89,8 @@ struct Send: AsyncParsableCommand {
         let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
         let options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
                                   fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
-                                  sender: sender, pcapPath: pcap, announce: discovery)
+                                  sender: sender, pcapPath: pcap, announce: discovery,
+                                  bindHost: host.map { $0.contains(":") ? ($0 == "::1" ? "::1" : "::") : "127.0.0.1" } ?? "127.0.0.1")
         let session = SendSession(options: options)
         let stopper = SignalStopper { session.stop() }
         defer { _ = stopper }

@@ -136,6 +136,22 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// IPv6 loopback works end to end, and sources are recorded with their IPv6 address.
+    func testIPv6Loopback() async throws {
+        let yaml = "controllers:\n  - { name: v6, protocol: sacn, transport: { udp: \"[::1]:0\" }, panel: { width: 170, height: 2 } }\n"
+        let running = try await serve(yaml)
+        let map = try SessionConfig.parse(yaml: yaml, file: "t").controllers[0].channelMap()
+        let image = randomImage(width: 170, height: 2, seed: 6)
+        let s = SendSession(options: SendOptions(plugin: .e131, host: "::1", port: running.ports["v6"] ?? 0, map: map, content: .image(image),
+                                                 fps: 50, frames: 2, seconds: nil, sender: SenderSettings(map: map), bindHost: "::1"))
+        _ = try await s.run()
+        _ = try await running.finish()
+        let f = try frames("v6")
+        XCTAssertEqual(f.count, 2)
+        XCTAssertEqual(try recorded("v6", f[0]), image)
+        XCTAssertEqual(f[0]["sources"]?.arrayValue?.first?["address"]?.stringValue, "::1")
+    }
+
     /// Two Art-Net controllers on one port, told apart by universe.
     func testSharedPortDispatchesByUniverse() async throws {
         // A fixed free port: find one, then let both controllers share it.
