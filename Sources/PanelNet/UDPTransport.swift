@@ -142,10 +142,10 @@ public final class UDPEndpoint: @unchecked Sendable {
     private let memberships = NIOLockedValueBox<[MembershipSocket]>([])
 
     /// Queues a datagram; call on the event loop. `flush()` sends queued datagrams (sendmmsg).
-    public func write(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) {
+    public func write(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress, promise: EventLoopPromise<Void>? = nil) {
         var buffer = channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
-        channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+        channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: promise)
     }
 
     public func flush() { channel.flush() }

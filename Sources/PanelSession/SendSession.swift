@@ -50,6 +50,9 @@ public struct SendResult: Sendable {
     public var packets = 0
     public var bytes = 0
     public var elapsed = 0.0
+    /// Frames whose first datagram the system refused, and the first such error.
+    public var failedFrames = 0
+    public var firstError: String?
     public var framesPerSecond: Double { elapsed > 0 ? Double(frames) / elapsed : 0 }
     public var packetsPerSecond: Double { elapsed > 0 ? Double(packets) / elapsed : 0 }
 }
@@ -187,9 +190,27 @@ public final class SendSession: @unchecked Sendable {
             return a
         }
 
+        /// The first datagram of each frame carries a promise, so refused sends are counted.
+        var watchNext = true
+
         func emit(_ bytes: UnsafeRawBufferPointer, _ group: String?) {
-            guard let a = address(group) else { return }
-            endpoint.write(bytes, to: a)
+            guard let a = address(group) else {
+                session.result.failedFrames += watchNext ? 1 : 0
+                if session.result.firstError == nil { session.result.firstError = "no usable destination address" }
+                watchNext = false
+                return
+            }
+            var promise: EventLoopPromise<Void>? = nil
+            if watchNext {
+                let p = loop.makePromise(of: Void.self)
+                p.futureResult.whenFailure { [self] error in
+                    session.result.failedFrames += 1
+                    if session.result.firstError == nil { session.result.firstError = "\(error)" }
+                }
+                promise = p
+                watchNext = false
+            }
+            endpoint.write(bytes, to: a, promise: promise)
             session.result.packets += 1
             session.result.bytes += bytes.count
         }
@@ -205,6 +226,7 @@ public final class SendSession: @unchecked Sendable {
                 lastAnnounce = now
             }
             last = session.frame(k)
+            watchNext = true
             session.sender.encode(last, emit: emit)
             endpoint.flush()
             k += 1

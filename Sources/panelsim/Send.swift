@@ -108,8 +108,12 @@ struct Send: AsyncParsableCommand {
         if let path = json {
             let doc = JSONValue.object(["frames": .int(result.frames), "packets": .int(result.packets), "bytes": .int(result.bytes),
                                         "seconds": .double(result.elapsed), "frames-per-second": .double(result.framesPerSecond),
-                                        "packets-per-second": .double(result.packetsPerSecond)])
+                                        "packets-per-second": .double(result.packetsPerSecond),
+                                        "failed-frames": .int(result.failedFrames)])
             try FileText.write(doc.pretty, to: path)
+        }
+        if result.failedFrames > 0 {
+            throw RunError(message: "\(result.failedFrames) frames could not be sent: \(result.firstError ?? "unknown error")")
         }
     }
 }
