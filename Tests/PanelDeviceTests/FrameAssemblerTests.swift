@@ -26,11 +26,11 @@ final class FrameAssemblerTests: XCTestCase {
         var a = assembler()
         stage(&a, 0, [1, 2, 3, 4, 5, 6], at: 0)
         XCTAssertTrue(take(&a).isEmpty)
-        stage(&a, 1, [7, 8, 9, 10, 11, 12], at: 10, sources: [other])
+        stage(&a, 1, [7, 8, 9, 10, 11, 12], at: 1, sources: [other])
         let f = take(&a)
         XCTAssertEqual(f.count, 1)
         XCTAssertEqual(f.first?.index, 1)
-        XCTAssertEqual(f.first?.time, ms(10))
+        XCTAssertEqual(f.first?.time, ms(1))
         XCTAssertEqual(f.first?.canvas.bytes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         XCTAssertEqual(f.first?.universes, [0, 1])
         XCTAssertEqual(f.first?.sources, [src, other])
@@ -39,7 +39,7 @@ final class FrameAssemblerTests: XCTestCase {
         XCTAssertEqual(a.canvas.bytes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         // The next frame counts on, and carries only its own sources.
         stage(&a, 1, repeated(1), at: 40)
-        stage(&a, 0, repeated(2), at: 50)
+        stage(&a, 0, repeated(2), at: 41)
         let g = take(&a)
         XCTAssertEqual(g.map(\.index), [2])
         XCTAssertEqual(g.first?.sources, [src])
@@ -49,14 +49,14 @@ final class FrameAssemblerTests: XCTestCase {
     func testUniverseArrivingTwiceClosesThePendingFrame() {
         var a = assembler()
         stage(&a, 0, repeated(1), at: 0)
-        stage(&a, 0, repeated(2), at: 10)
+        stage(&a, 0, repeated(2), at: 1)
         let first = take(&a)
         XCTAssertEqual(first.count, 1)
-        XCTAssertEqual(first.first?.time, ms(10))
+        XCTAssertEqual(first.first?.time, ms(1))
         XCTAssertEqual(first.first?.canvas.bytes, repeated(1) + repeated(0))  // the first packet, not the second
         XCTAssertEqual(first.first?.universes, [0])
         XCTAssertEqual(first.first?.torn, false)
-        stage(&a, 1, repeated(3), at: 20)
+        stage(&a, 1, repeated(3), at: 2)
         let second = take(&a)
         XCTAssertEqual(second.count, 1)
         XCTAssertEqual(second.first?.canvas.bytes, repeated(2) + repeated(3))
@@ -76,13 +76,14 @@ final class FrameAssemblerTests: XCTestCase {
         let torn = take(&a)
         XCTAssertEqual(torn.map(\.torn), [true])
         XCTAssertEqual(torn.first?.universes, [0])
-        // Past 2 s of silence universe 1 leaves the set: universe 0 alone completes a frame.
-        a.tick(at: ms(2100))
+        // Once universe 0 has been heard 2 s after universe 1 went quiet, universe 1 leaves
+        // the set: universe 0 alone completes a frame.
         stage(&a, 0, repeated(3), at: 2200)
+        a.tick(at: ms(2201))
         let alone = take(&a)
         XCTAssertEqual(alone.count, 1)
         XCTAssertEqual(alone.first?.torn, false)
-        XCTAssertEqual(alone.first?.time, ms(2200))
+        XCTAssertEqual(alone.first?.time, ms(2201))
         XCTAssertEqual(alone.first?.universes, [0])
         XCTAssertEqual(alone.first?.canvas.bytes, repeated(3) + repeated(1))  // universe 1 keeps its last value
         // Universe 1 comes back: the set has two members again.
@@ -94,29 +95,91 @@ final class FrameAssemblerTests: XCTestCase {
         XCTAssertEqual(both.first?.canvas.bytes, repeated(5) + repeated(4))
     }
 
-    func testUniverseNeverHeardLeavesTheSetTwoSecondsAfterTheFirstPacket() {
+    /// A panel larger than what the sender sends: the universe never heard leaves the set once
+    /// the others have been heard for 2 s, and frames of the rest complete on their own.
+    func testUniverseNeverHeardLeavesTheSetAfterTwoSecondsOfTraffic() {
         var a = assembler(FrameSettings(timeout: ms(10_000)))
-        stage(&a, 0, repeated(1), at: 0)
-        a.tick(at: ms(1999))
-        XCTAssertTrue(take(&a).isEmpty)
-        a.tick(at: ms(2001))  // universe 1 leaves; universe 0 is staged, so the frame is complete
+        for t in stride(from: Int64(0), through: 2000, by: 500) { stage(&a, 0, repeated(UInt8(t / 500)), at: t) }
+        let repeats = take(&a)
+        XCTAssertEqual(repeats.map(\.torn), [false, false, false, false], "closed by the repeat, never torn")
+        a.tick(at: ms(2001))
+        XCTAssertTrue(take(&a).isEmpty, "2 s of traffic have not passed yet")
+        stage(&a, 0, repeated(9), at: 2100)  // closes the frame of t = 2000 by the repeat
+        XCTAssertEqual(take(&a).count, 1)
+        a.tick(at: ms(2101))  // universe 1 leaves; universe 0 is staged, so the frame is complete
         let f = take(&a)
         XCTAssertEqual(f.map(\.torn), [false])
         XCTAssertEqual(f.first?.universes, [0])
+        stage(&a, 0, repeated(10), at: 2600)
+        XCTAssertEqual(take(&a).map(\.universes), [[0]], "universe 0 alone now completes at once")
+    }
+
+    /// The sender paused: when the whole panel goes quiet the completion set stays, so the
+    /// first frame after the pause is waited for whole (no universe completes a frame alone).
+    func testAPauseKeepsTheCompletionSet() {
+        var a = assembler()
+        stage(&a, 0, repeated(1), at: 0)
+        stage(&a, 1, repeated(1), at: 0)
+        XCTAssertEqual(take(&a).count, 1)
+        a.tick(at: ms(5000))
+        stage(&a, 0, repeated(2), at: 5000)
+        XCTAssertTrue(take(&a).isEmpty)
+        stage(&a, 1, repeated(3), at: 5000)
+        let f = take(&a)
+        XCTAssertEqual(f.map(\.universes), [[0, 1]])
+        XCTAssertEqual(f.first?.canvas.bytes, repeated(2) + repeated(3))
+    }
+
+    /// Serving starts in the middle of the sender's frame: the pause between its frames closes
+    /// the partial first frame (not torn: the missing universe was never heard), and from then
+    /// on every frame is one whole sender frame.
+    func testAStreamJoinedMidFrameRealigns() {
+        var a = assembler()
+        stage(&a, 1, repeated(10), at: 0)  // universe 1 of sender frame 0
+        for k in 1...4 {
+            let t = Int64(k) * 33
+            stage(&a, 0, repeated(UInt8(k)), at: t)
+            stage(&a, 1, repeated(UInt8(10 + k)), at: t)
+        }
+        let f = take(&a)
+        XCTAssertEqual(f.map(\.torn), [false, false, false, false, false])
+        XCTAssertEqual(f.first?.universes, [1])
+        XCTAssertEqual(Array(f.dropFirst()).map(\.canvas.bytes), (1...4).map { repeated(UInt8($0)) + repeated(UInt8(10 + $0)) })
+    }
+
+    /// A gap longer than three quarters of the sender's frame interval inside a frame means the
+    /// sender moved on: the pending frame closes, torn when it lacks a universe heard before.
+    func testAGapBetweenFramesClosesAnIncompleteFrame() {
+        var a = assembler()
+        for k in 0..<3 {
+            stage(&a, 0, repeated(UInt8(k)), at: Int64(k) * 40)
+            stage(&a, 1, repeated(UInt8(k)), at: Int64(k) * 40)
+        }
+        XCTAssertEqual(take(&a).count, 3)
+        stage(&a, 0, repeated(7), at: 120)  // universe 1 of this frame is lost
+        stage(&a, 1, repeated(8), at: 160)  // the next frame's first universe, 40 ms later
+        let f = take(&a)
+        XCTAssertEqual(f.map(\.torn), [true])
+        XCTAssertEqual(f.first?.time, ms(120))
+        XCTAssertEqual(f.first?.canvas.bytes, repeated(7) + repeated(2))
     }
 
     func testTornFrameAfterTheMinimumTimeout() {
         var a = assembler()
         XCTAssertEqual(a.timeout, ms(100))
-        stage(&a, 0, repeated(9), at: 0)
-        a.tick(at: ms(50))
-        a.tick(at: ms(100))
+        stage(&a, 0, repeated(1), at: 0)
+        stage(&a, 1, repeated(0), at: 0)
+        XCTAssertEqual(take(&a).count, 1)
+        stage(&a, 0, repeated(9), at: 40)
+        XCTAssertEqual(a.timeout, ms(100), "twice 40 ms is below the minimum")
+        a.tick(at: ms(90))
+        a.tick(at: ms(140))
         XCTAssertTrue(take(&a).isEmpty)
-        a.tick(at: ms(101))
+        a.tick(at: ms(141))
         let f = take(&a)
         XCTAssertEqual(f.count, 1)
         XCTAssertEqual(f.first?.torn, true)
-        XCTAssertEqual(f.first?.time, ms(101))
+        XCTAssertEqual(f.first?.time, ms(141))
         XCTAssertEqual(f.first?.universes, [0])
         XCTAssertEqual(f.first?.canvas.bytes, repeated(9) + repeated(0))
         a.tick(at: ms(500))
@@ -127,7 +190,7 @@ final class FrameAssemblerTests: XCTestCase {
         var a = assembler()
         for t in stride(from: Int64(0), through: 600, by: 200) {
             stage(&a, 0, repeated(1), at: t)
-            stage(&a, 1, repeated(1), at: t + 10)
+            stage(&a, 1, repeated(1), at: t + 1)
         }
         XCTAssertEqual(take(&a).count, 4)
         XCTAssertEqual(a.timeout, ms(400))
@@ -212,8 +275,10 @@ final class FrameAssemblerTests: XCTestCase {
     func testFinishEmitsAPendingFrameTornButNotHeldData() {
         var a = assembler()
         stage(&a, 0, repeated(1), at: 0)
+        stage(&a, 1, repeated(1), at: 0)
+        stage(&a, 0, repeated(2), at: 40)
         a.finish(at: ms(50))
-        XCTAssertEqual(take(&a).map(\.torn), [true])
+        XCTAssertEqual(take(&a).map(\.torn), [false, true])
         var b = assembler()
         stage(&b, 0, repeated(1), at: 0, held: true)
         stage(&b, 1, repeated(1), at: 0, held: true)

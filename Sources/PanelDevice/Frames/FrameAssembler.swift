@@ -62,7 +62,9 @@ public struct FrameAssembler {
     private var pendingSince: Timestamp?
     /// The sources of each staged universe; merged into the frame's list only at emit.
     private var stagedSources: [[FrameSource]]
-    private var lastFrameStart: Timestamp?
+    /// The latest packet of any universe, and of the pending frame.
+    private var lastArrival: Timestamp?
+    private var lastPendingArrival: Timestamp?
     private var intervalEstimate: Int64 = 0
     private var nextIndex = 1
 
@@ -109,24 +111,38 @@ public struct FrameAssembler {
                                held holdForSync: Bool, syncGroup: Int = 0) {
         guard i >= 0, i < slot.count else { return }
         if firstPacket == nil { firstPacket = now }
-        lastHeard[i] = now
-        setActive(i, true)
-        if !holdForSync, case .held(let group) = slot[i] {
-            // The sender stopped synchronising: what it held for that sync joins the pending frame.
-            release(heldList.filter { slot[$0] == .held(group: group) }, at: now)
+        // The sender's frame interval: how often the same universe comes back (pauses excluded).
+        if let previous = lastHeard[i] {
+            let interval = (now - previous).nanoseconds
+            if interval > 0 && interval <= FrameAssembler.silenceLimit.nanoseconds {
+                intervalEstimate = intervalEstimate == 0 ? interval : (intervalEstimate / 8) * 7 + interval / 8
+            }
         }
-        setSynchronised(i, holdForSync)
-        let before = slot[i]
-        switch (before, holdForSync) {
-        case (.pending, false):
-            // The universe arrives a second time: the pending frame closes first.
-            emitPending(at: now, timedOut: false)
-        case (.pending, true):
+        if !holdForSync {
+            if case .held(let group) = slot[i] {
+                // The sender stopped synchronising: the frame it held for that sync is shown as
+                // it stood, without disturbing another sender's pending frame.
+                let held = heldList.filter { slot[$0] == .held(group: group) }
+                heldList.removeAll { slot[$0] == .held(group: group) }
+                for j in held { setSynchronised(j, false) }
+                emit(held, at: now, timedOut: false, synchronized: false)
+            }
+            if slot[i] == .pending {
+                // The universe arrives a second time: the pending frame closes first.
+                emitPending(at: now, timedOut: false)
+            } else if !pendingList.isEmpty, let last = lastPendingArrival, now - last > gapLimit {
+                // A pause longer than the gap between the sender's frames: a new frame began.
+                emitPending(at: last, timedOut: true)
+            }
+        } else if slot[i] == .pending {
             pendingList.removeAll { $0 == i }
             slot[i] = .empty
-        default:
-            break
         }
+        // Only now is this universe heard: a frame closed above did not miss it.
+        lastHeard[i] = now
+        lastArrival = now
+        setActive(i, true)
+        setSynchronised(i, holdForSync)
         let wasStaged = slot[i] != .empty
         let n = min(data.count, 512)
         staged.withUnsafeMutableBytes { dst in
@@ -135,7 +151,7 @@ public struct FrameAssembler {
             }
         }
         // A shorter packet updates only the slots it carries.
-        stagedLength[i] = before != .empty ? max(stagedLength[i], n) : n
+        stagedLength[i] = wasStaged ? max(stagedLength[i], n) : n
         if wasStaged && stagedSources[i] != sources {
             // Several senders updated this universe within one held frame.
             stagedSources[i] = Array(Set(stagedSources[i]).union(sources))
@@ -148,11 +164,19 @@ public struct FrameAssembler {
         } else {
             slot[i] = .pending
             pendingList.append(i)
-            if pendingList.count == 1 { startFrame(at: now) }
+            lastPendingArrival = now
+            if pendingList.count == 1 { pendingSince = now }
         }
         if !pendingList.isEmpty && pendingList.count >= completionCount {
             emitPending(at: now, timedOut: false)
         }
+    }
+
+    /// The longest pause inside one of the sender's frames: three quarters of its frame
+    /// interval, and never less than 5 ms (senders send a frame's universes back to back; a
+    /// shorter hiccup of a busy sender is not a new frame).
+    var gapLimit: Timestamp {
+        Timestamp(nanoseconds: max(5_000_000, intervalEstimate / 4 * 3))
     }
 
     /// The sender's sync arrived: output everything held for this sync group; data held for
@@ -164,29 +188,23 @@ public struct FrameAssembler {
         emit(released, at: now, timedOut: false, synchronized: true)
     }
 
-    /// Held data stops waiting for a sync (sync lost, or sync no longer honoured): it joins
-    /// the pending frame, closed by the completion rule or the timeout.
-    public mutating func releaseHeld(at now: Timestamp? = nil) {
-        release(heldList, at: now)
+    /// Held data stops waiting for a sync (sync lost, or sync no longer honoured): the frame
+    /// it makes is shown as it stood, and later data follows the completion rule.
+    public mutating func releaseHeld(at now: Timestamp) {
+        guard !heldList.isEmpty else { return }
+        let held = heldList
+        heldList.removeAll()
+        for i in held { setSynchronised(i, false) }
+        emit(held, at: now, timedOut: false, synchronized: false)
     }
 
-    private mutating func release(_ list: [Int], at now: Timestamp?) {
-        guard !list.isEmpty else { return }
-        let wasEmpty = pendingList.isEmpty
-        for i in list {
-            slot[i] = .pending
-            pendingList.append(i)
-            setSynchronised(i, false)
-        }
-        heldList.removeAll { slot[$0] == .pending }
-        if wasEmpty, let t = now { startFrame(at: t) }
-    }
-
-    /// Ages the completion set and closes a frame whose timeout ran out.
+    /// Ages the completion set and closes a frame whose timeout ran out. A universe leaves the
+    /// set after 2 s of silence while others are still heard; when the whole panel goes quiet
+    /// (the sender paused) the set stays, so the next frame is waited for whole.
     public mutating func tick(at now: Timestamp) {
-        guard let first = firstPacket else { return }
+        guard let first = firstPacket, let latest = lastArrival else { return }
         for i in 0..<active.count where active[i] && slot[i] == .empty {
-            if now - (lastHeard[i] ?? first) > FrameAssembler.silenceLimit { setActive(i, false) }
+            if latest - (lastHeard[i] ?? first) > FrameAssembler.silenceLimit { setActive(i, false) }
         }
         guard !pendingList.isEmpty, let since = pendingSince else { return }
         if pendingList.count >= completionCount {
@@ -203,17 +221,6 @@ public struct FrameAssembler {
         emitPending(at: now, timedOut: pendingList.count < completionCount)
     }
 
-    private mutating func startFrame(at now: Timestamp) {
-        pendingSince = now
-        if let last = lastFrameStart {
-            let interval = (now - last).nanoseconds
-            if interval > 0 {
-                intervalEstimate = intervalEstimate == 0 ? interval : (intervalEstimate / 8) * 7 + interval / 8
-            }
-        }
-        lastFrameStart = now
-    }
-
     private mutating func emitPending(at now: Timestamp, timedOut: Bool) {
         let list = pendingList
         pendingList.removeAll(keepingCapacity: true)
@@ -222,9 +229,18 @@ public struct FrameAssembler {
     }
 
     private mutating func emit(_ list: [Int], at now: Timestamp, timedOut: Bool, synchronized: Bool) {
-        // An incomplete frame is torn only if it changes the picture: a keep-alive resend of
-        // unchanged universes leaves no mix of old and new on the panel.
-        let before = timedOut ? canvas : nil
+        // An incomplete frame is torn when a universe the sender has sent before is missing and
+        // the frame changes the picture: a mix of old and new on the panel. Universes never
+        // heard (a capture that starts mid-frame, a panel larger than what is sent) and
+        // keep-alive resends of unchanged universes tear nothing.
+        var missing = false
+        if timedOut {
+            for i in 0..<active.count where active[i] && !synchronised[i] && slot[i] != .pending && lastHeard[i] != nil {
+                missing = true
+                break
+            }
+        }
+        let before = missing ? canvas : nil
         var numbers: [Int] = []
         numbers.reserveCapacity(list.count)
         var frameSources: [FrameSource] = []
@@ -240,7 +256,7 @@ public struct FrameAssembler {
             }
         }
         numbers.sort()
-        let torn = timedOut && before != canvas
+        let torn = missing && before != canvas
         events.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: numbers,
                                  sources: frameSources.sorted(), torn: torn, synchronized: synchronized))
         nextIndex += 1
