@@ -51,12 +51,12 @@ $(VENV)/.installed: Tests/Interop/requirements.txt
 ## The release binary: demo and the interop tests use it (a debug build cannot keep up with
 ## line-rate bursts; the unit tests build their own debug copy).
 build:
-	swift build -c release --product panelsim 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write' || true
+	swift build -c release --product panelsim 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
 	test -x $(BIN)
 
 test-swift:
 	@s=$$(date +%s)
-	swift build --build-tests 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write' || true
+	swift build --build-tests 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/swift-test.log | grep -Ev "^Test Case .* (started|passed)|^Test Suite '.*' (started|passed)"
 	echo "swift test: $$(( $$(date +%s) - s )) s"
 	sed -nE "s/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/p" .build/swift-test.log | tail -1 | awk '{ print $$1 - $$2, $$2 }' >> .build/test-counts
@@ -70,7 +70,7 @@ test-interop:
 ## Replays the stored corpora, then runs each fuzz target briefly under AddressSanitizer.
 test-fuzz: fuzz-build
 	@s=$$(date +%s)
-	swift build --product panelsim-fuzz 2>&1 | grep -v '^\[' || true
+	swift build --product panelsim-fuzz 2>&1 | { grep -v '^\[' || true; }
 	for t in $(FUZZ_TARGETS); do
 	  .build/debug/panelsim-fuzz $$t Fuzz/corpus/$$t/* $$(ls Fuzz/regressions/$$t/* 2>/dev/null)
 	done
@@ -85,7 +85,7 @@ test-fuzz: fuzz-build
 
 fuzz-build:
 	swift build --scratch-path $(FUZZ_BUILD) --product panelsim-fuzz --sanitize=fuzzer \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -Ev "^\[|warning: Cannot export" || true
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | { grep -Ev "^\[|warning: Cannot export" || true; }
 	test -x $(FUZZ_BIN)
 
 ## Runs every fuzz target for FUZZ_SECONDS under AddressSanitizer and reports coverage.

@@ -58,6 +58,7 @@ public final class ServeSession: @unchecked Sendable {
         var joined: Set<String> = []
         var joinedGeneration = -1
         var joinFailures = 0
+        var joinAttempts: [String: Int] = [:]
         init(config: ControllerConfig, model: DeviceModel, recorder: FrameRecorder?) {
             self.config = config; self.model = model; self.recorder = recorder
         }
@@ -70,6 +71,7 @@ public final class ServeSession: @unchecked Sendable {
         var endpoint: UDPEndpoint?
         var byUniverse: [Int: Controller] = [:]
         var joining = false
+        var universesGeneration = 0
         func rebuildUniverses() {
             byUniverse = [:]
             for c in controllers { for u in c.model.universes where byUniverse[u] == nil { byUniverse[u] = c } }
@@ -86,8 +88,11 @@ public final class ServeSession: @unchecked Sendable {
     private var pcap: PcapWriter?
     private var dropsAtStart: [String: Int] = [:]
     private var sourceCache: [SocketAddress: PacketSource] = [:]
+    private var tickCount = 0
     private let pcapQueue = DispatchQueue(label: "panelsim.serve.pcap")
     private var pcapErrors = 0
+    private var pcapDropped = 0
+    private let pcapBacklog = NIOLockedValueBox(0)
 
     public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
         self.config = config
@@ -168,7 +173,7 @@ public final class ServeSession: @unchecked Sendable {
                 throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP transports are served so far")
             }
             let key = "\(host):\(port)"
-            let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.universes.count } ?? 0)
+            let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
                                               localAddress: LocalAddresses.reported(forBind: host, interface: c.interface),
                                               portBase: portBase)
@@ -197,6 +202,10 @@ public final class ServeSession: @unchecked Sendable {
                     if let other = existing.byUniverse[u] {
                         throw ConfigError(file: c.file, line: c.line, key: c.path + ".mapping", "universe \(u) on \(key) is already served by \(other.config.name)")
                     }
+                }
+                guard existing.controllers[0].config.interface == c.interface else {
+                    throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport.interface",
+                                      "shares \(key) with \(existing.controllers[0].config.name), which names another interface")
                 }
                 existing.controllers.append(controller)
                 for u in model.universes { existing.byUniverse[u] = controller }
@@ -265,16 +274,24 @@ public final class ServeSession: @unchecked Sendable {
                 return out
             }.get()) ?? []
             for (c, g) in wanted {
+                if (try? await loop.submit { self.stopped }.get()) ?? true { break }
                 do {
                     try await e.join(group: g)
+                    _ = try? await loop.submit { c.joined.insert(g) }.get()
                 } catch {
-                    logger.warning("\(c.config.name): cannot join multicast group \(g): \(error)")
-                    _ = try? await loop.submit { c.joinFailures += 1 }.get()
+                    // Counted and retried on later ticks, a few times at most.
+                    let attempts = (try? await loop.submit { () -> Int in
+                        c.joinAttempts[g, default: 0] += 1
+                        return c.joinAttempts[g, default: 0]
+                    }.get()) ?? 0
+                    if attempts >= 3 {
+                        logger.warning("\(c.config.name): cannot join multicast group \(g): \(error)")
+                        _ = try? await loop.submit { c.joinFailures += 1; c.joined.insert(g) }.get()
+                    }
                 }
-                _ = try? await loop.submit { c.joined.insert(g) }.get()
             }
             again = (try? await loop.submit { () -> Bool in
-                let more = p.controllers.contains { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }
+                let more = !self.stopped && p.controllers.contains { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }
                 if !more { p.joining = false }
                 return more
             }.get()) ?? false
@@ -295,12 +312,18 @@ public final class ServeSession: @unchecked Sendable {
         }
         buffer.withUnsafeReadableBytes { bytes in
             if let w = pcap, let e = p.endpoint {
-                let copy = Array(bytes)
-                let wall = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
-                let src = Endpoint(address: source.address, port: source.port)
-                let dst = Endpoint(address: e.localHost, port: UInt16(truncatingIfNeeded: e.localPort))
-                pcapQueue.async { [self] in
-                    do { try w.writeUDP(time: wall, source: src, destination: dst, payload: copy) } catch { pcapErrors += 1 }
+                if pcapBacklog.withLockedValue({ $0 }) >= 100_000 {
+                    pcapDropped += 1  // the disk is falling behind: bounded memory, counted loss
+                } else {
+                    pcapBacklog.withLockedValue { $0 += 1 }
+                    let copy = Array(bytes)
+                    let wall = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+                    let src = Endpoint(address: source.address, port: source.port)
+                    let dst = Endpoint(address: e.localHost, port: UInt16(truncatingIfNeeded: e.localPort))
+                    pcapQueue.async { [self] in
+                        do { try w.writeUDP(time: wall, source: src, destination: dst, payload: copy) } catch { pcapErrors += 1 }
+                        pcapBacklog.withLockedValue { $0 -= 1 }
+                    }
                 }
             }
             if p.controllers.count == 1 {
@@ -314,7 +337,13 @@ public final class ServeSession: @unchecked Sendable {
             } else {
                 for c in p.controllers { c.model.receive(bytes, from: source, at: now) }
                 // Polls and re-addressing reach every controller: keep universe dispatch current.
-                if p.controllers.count > 1 { p.rebuildUniverses() }
+                if p.controllers.count > 1 {
+                    let generation = p.controllers.reduce(0) { $0 &+ $1.model.universesGeneration }
+                    if generation != p.universesGeneration {
+                        p.universesGeneration = generation
+                        p.rebuildUniverses()
+                    }
+                }
             }
         }
     }
@@ -341,7 +370,10 @@ public final class ServeSession: @unchecked Sendable {
         for p in ports {
             for c in p.controllers { c.model.tick(at: now) }
             drain(p)
-            if !p.joining, !stopped, p.controllers.contains(where: { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }) {
+            tickCount &+= 1
+            let retry = tickCount % 100 == 0 && p.controllers.contains { !$0.joinAttempts.isEmpty && $0.joinAttempts.count > $0.joinFailures }
+            if !p.joining, !stopped, retry || p.controllers.contains(where: { $0.config.interface != nil && $0.model.multicastGeneration != $0.joinedGeneration }) {
+                if retry { for c in p.controllers { c.joinedGeneration = -1 } }
                 let port = p
                 Task { await self.joinGroups(port) }
             }
@@ -390,6 +422,7 @@ public final class ServeSession: @unchecked Sendable {
         if let w = pcap {
             do { try w.close() } catch { outputErrors.append("\(w.path): \(error)") }
             if pcapErrors > 0 { outputErrors.append("\(w.path): \(pcapErrors) datagrams could not be written") }
+            if pcapDropped > 0 { outputErrors.append("\(w.path): \(pcapDropped) datagrams left out while the disk fell behind") }
         }
         var results: [ControllerResult] = []
         let stopWall = Date()

@@ -90,7 +90,7 @@ struct Send: AsyncParsableCommand {
         let options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
                                   fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
                                   sender: sender, pcapPath: pcap, announce: discovery,
-                                  bindHost: host.map { $0.contains(":") ? ($0 == "::1" ? "::1" : "::") : "127.0.0.1" } ?? "127.0.0.1")
+                                  bindHost: Send.bindHost(for: host, interface: interface))
         let session = SendSession(options: options)
         let stopper = SignalStopper { session.stop() }
         defer { _ = stopper }
@@ -115,6 +115,17 @@ struct Send: AsyncParsableCommand {
         if result.failedFrames > 0 {
             throw RunError(message: "\(result.failedFrames) frames could not be sent: \(result.firstError ?? "unknown error")")
         }
+    }
+}
+
+extension Send {
+    /// The local address to send from: loopback for loopback destinations (nothing leaves the
+    /// host), the wildcard otherwise, so the kernel picks the route's address (a loopback
+    /// source cannot reach another host, and multicast leaves by IP_MULTICAST_IF).
+    static func bindHost(for host: String?, interface: String?) -> String {
+        guard let h = host else { return "0.0.0.0" }
+        if h.contains(":") { return h == "::1" ? "::1" : "::" }
+        return h.hasPrefix("127.") ? "127.0.0.1" : "0.0.0.0"
     }
 }
 

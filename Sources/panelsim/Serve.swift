@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     var name: String?
     @Option(help: "UDP address to listen on, HOST:PORT (default 127.0.0.1 and the protocol's port; port 0 = any free port).")
     var listen: String?
-    @Option(help: "Interface to join multicast groups on (sACN); needs --listen 0.0.0.0:5568 to receive them.")
+    @Option(help: "Receive multicast on this interface (sACN: the universes', sync and discovery groups); without --listen, binds 0.0.0.0 and the protocol's port.")
     var interface: String?
     @OptionGroup var panel: PanelOptions
     @Option(help: "Frame sync: auto (hold for the sender's sync) or ignore.")

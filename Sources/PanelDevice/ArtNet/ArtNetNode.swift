@@ -72,6 +72,8 @@ public final class ArtNetNode: DeviceModel {
     public var dataMulticastGroups: Set<String> { [] }
     public var multicastGeneration: Int { 0 }
     public var universes: [Int] { ports.map { Int($0.portAddress) } }
+    public private(set) var universesGeneration = 0
+    public var reportedPortCount: Int { replyGroups().count }
 
     struct Source {
         var id: PacketSource
@@ -126,6 +128,7 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func rebuildIndex() {
+        universesGeneration += 1
         portIndex = [:]
         for (i, p) in ports.enumerated() where portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
         assembler.universeNumbers = ports.map { Int($0.portAddress) }
@@ -187,8 +190,9 @@ public final class ArtNetNode: DeviceModel {
         if let existing = ports[pi].sources.firstIndex(where: { $0.id.address == source.address }) {
             si = existing
             if ports[pi].sources[si].id.port != source.port {
+                // Same source, new socket: only how frames name it changes.
                 ports[pi].sources[si].id = source
-                sourcesChanged(port: pi, at: now)
+                ports[pi].refresh()
             }
         } else if ports[pi].sources.count < 2 {
             ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
@@ -348,7 +352,7 @@ public final class ArtNetNode: DeviceModel {
     /// The ports each ArtPollReply describes: one per reply while BindIndex (1...255) allows,
     /// otherwise up to four ports sharing Net and Sub-Net per reply.
     func replyGroups() -> [[Int]] {
-        if ports.count <= 255 { return ports.indices.map { [$0] } }
+        if settings.bindIndexBase + ports.count <= 255 { return ports.indices.map { [$0] } }
         var groups: [[Int]] = []
         for i in ports.indices {
             if var last = groups.last, last.count < 4, let first = last.first, ports[first].portAddress >> 4 == ports[i].portAddress >> 4 {
@@ -379,45 +383,51 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func handleAddress(_ a: ArtAddress, from source: PacketSource, at now: Timestamp) {
-        // BindIndex 0 and 1 address the root device (this node's first port when it comes
-        // first on its address); other BindIndexes belong to whichever node reported them.
-        let pi = max(0, Int(a.bindIndex) - 1) - settings.bindIndexBase
-        guard pi >= 0 && pi < ports.count || (a.bindIndex <= 1 && settings.bindIndexBase == 0) else {
+        // BindIndex 0 and 1 address the root device; a BindIndex names one reply's ports
+        // (one port, or up to four past 255 ports), numbered after other nodes on this address.
+        let groups = replyGroups()
+        let g = max(0, Int(a.bindIndex) - 1) - settings.bindIndexBase
+        guard g >= 0, g < groups.count else {
             records.counters.count("artaddress-for-another-node")
             return
         }
+        let group = groups[g]
         if !a.shortName.isEmpty { settings.shortName = a.shortName }
         if !a.longName.isEmpty { settings.longName = a.longName }
-        if pi < ports.count {
+        var moved = false
+        for (k, pi) in group.enumerated() {
             var pa = ports[pi].portAddress
             let original = UInt16(truncatingIfNeeded: settings.map.settings.startUniverse + pi)
             if a.netSwitch & 0x80 != 0 { pa = (pa & 0x00FF) | UInt16(a.netSwitch & 0x7F) << 8 } else if a.netSwitch == 0 { pa = (pa & 0x00FF) | (original & 0x7F00) }
             if a.subSwitch & 0x80 != 0 { pa = (pa & 0x7F0F) | UInt16(a.subSwitch & 0x0F) << 4 } else if a.subSwitch == 0 { pa = (pa & 0x7F0F) | (original & 0x00F0) }
-            if a.swOut[0] & 0x80 != 0 { pa = (pa & 0x7FF0) | UInt16(a.swOut[0] & 0x0F) } else if a.swOut[0] == 0 { pa = (pa & 0x7FF0) | (original & 0x000F) }
+            let out = k < a.swOut.count ? a.swOut[k] : 0x7F
+            if out & 0x80 != 0 { pa = (pa & 0x7FF0) | UInt16(out & 0x0F) } else if out == 0 { pa = (pa & 0x7FF0) | (original & 0x000F) }
             if pa != ports[pi].portAddress {
                 records.counters.count("port-readdressed")
                 records.find("readdressed", universe: Int(pa), at: now, "ArtAddress from \(source) moved port \(pi + 1) from universe \(ports[pi].portAddress) to \(pa)")
                 ports[pi].portAddress = pa
-                rebuildIndex()
+                moved = true
             }
         }
+        if moved { rebuildIndex() }
         switch a.decodedCommand {
-        case .mergeLTP(let p): setMerge(.ltp, port: pi + p)
-        case .mergeHTP(let p): setMerge(.htp, port: pi + p)
+        case .mergeLTP(let p): if p < group.count { setMerge(.ltp, port: group[p]) }
+        case .mergeHTP(let p): if p < group.count { setMerge(.htp, port: group[p]) }
         case .cancelMerge:
             cancelMergePending = true
         case .clearOutput(let p):
-            if pi + p < ports.count {
+            if p < group.count {
                 // AcClearOp: the output buffer goes to zero.
-                ports[pi + p].sources.removeAll()
-                sourcesChanged(port: pi + p, at: now)
+                let pi = group[p]
+                ports[pi].sources.removeAll()
+                sourcesChanged(port: pi, at: now)
                 let zeros = [UInt8](repeating: 0, count: 512)
-                zeros.withUnsafeBytes { assembler.stage(index: pi + p, data: $0, sources: [], at: now, held: false) }
+                zeros.withUnsafeBytes { assembler.stage(index: pi, data: $0, sources: [], at: now, held: false) }
             }
         case .none, .other:
             break
         }
-        ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(port: min(pi, max(0, ports.count - 1))))
+        ArtNetEncoder.pollReply(into: &replyBuffer, pollReply(ports: group, bindIndex: settings.bindIndexBase + g + 1))
         records.output.replies.append(DeviceReply(bytes: replyBuffer, destination: source))
     }
 

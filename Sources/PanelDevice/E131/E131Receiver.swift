@@ -38,6 +38,7 @@ public final class E131Receiver: DeviceModel {
     /// Discovery: sources and pages per source kept at most.
     public static let maxDiscoveredSources = 64
     public static let maxDiscoveryPages = 16
+    public static let discoveryTimeout = Timestamp(nanoseconds: 30_000_000_000)
 
     public var name: String { settings.name }
     public let settings: E131ReceiverSettings
@@ -71,6 +72,7 @@ public final class E131Receiver: DeviceModel {
     }
     private var discoveryPages: [String: [UInt8: [Int]]] = [:]
     private var discoveryNames: [String: String] = [:]
+    private var discoverySeen: [String: Timestamp] = [:]
 
     public struct DiscoveredSource: Sendable, Codable, Equatable {
         public var name: String
@@ -139,15 +141,26 @@ public final class E131Receiver: DeviceModel {
         case .discovery(let d):
             records.counters.count("discovery")
             _ = noteViolations(d.violations)
+            if settings.strict && !d.violations.isEmpty { break }
             let key = d.cid.description
+            // Sources announce every 10 s: one silent for 30 s has gone.
+            for (k, seen) in discoverySeen where time - seen > E131Receiver.discoveryTimeout {
+                discoveryPages[k] = nil
+                discoveryNames[k] = nil
+                discoverySeen[k] = nil
+            }
             if discoveryPages[key] == nil && discoveryPages.count >= E131Receiver.maxDiscoveredSources {
                 records.counters.count("discovery-source-limit")
             } else if d.page >= E131Receiver.maxDiscoveryPages {
                 records.counters.count("discovery-page-limit")
             } else {
-                // Each page replaces what that page said before.
-                discoveryPages[key, default: [:]][d.page] = d.universes.map { Int($0) }
+                // Each page replaces what that page said before; pages past the last are gone.
+                var pages = discoveryPages[key, default: [:]]
+                pages[d.page] = d.universes.map { Int($0) }
+                pages = pages.filter { $0.key <= d.lastPage }
+                discoveryPages[key] = pages
                 discoveryNames[key] = d.sourceName
+                discoverySeen[key] = time
             }
         }
         collectFrames()
@@ -236,8 +249,8 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("lower-priority-ignored")
             return
         }
-        let held = isHeld(d, at: now)
         if topCount > 1 && settings.mergeEqualPriority {
+            let held = isHeld(d, at: now)
             if u.mergeBuffer.isEmpty { u.mergeBuffer = [UInt8](repeating: 0, count: 512) }
             var len = 0
             for k in 0..<512 { u.mergeBuffer[k] = 0 }
@@ -257,6 +270,7 @@ public final class E131Receiver: DeviceModel {
             return
         }
         u.winner = d.cid
+        let held = isHeld(d, at: now)
         assembler.stage(index: ui, data: d.data, sources: [u.sources[i].frameSource], at: now, held: held, syncGroup: Int(d.syncAddress))
     }
 

@@ -108,6 +108,16 @@ public protocol DeviceModel: AnyObject {
     var dataMulticastGroups: Set<String> { get }
     /// Changes whenever `multicastGroups` changes, so transports can check cheaply.
     var multicastGeneration: Int { get }
+    /// Changes whenever `universes` changes (e.g. a port re-addressed), so dispatch can follow.
+    var universesGeneration: Int { get }
+    /// Port numbers the controller reports to pollers (Art-Net BindIndexes), so controllers
+    /// sharing an address can number theirs after it.
+    var reportedPortCount: Int { get }
+}
+
+extension DeviceModel {
+    public var universesGeneration: Int { 0 }
+    public var reportedPortCount: Int { 0 }
 }
 
 /// What a model produced: frames to record and datagrams to send.
