@@ -495,3 +495,48 @@ final class ArtNetNodeTests: XCTestCase {
         }
     }
 }
+
+/// Nodes with more ports than BindIndex can number (1...255) describe four ports per reply.
+final class ArtNetLargeNodeTests: XCTestCase {
+    func testMoreThan255PortsGroupFourPerReplyAndArtAddressFollowsTheGroups() throws {
+        // 300 universes of one pixel each, Port-Addresses 0...299.
+        let map = try ChannelMap(width: 300, height: 1, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 3))
+        let n = ArtNetNode(settings: ArtNetNodeSettings(name: "big", map: map))
+        n.feed(artPoll(), from: PacketSource(address: "10.0.0.9", port: 6454), at: Timestamp(nanoseconds: 0))
+        let replies = n.takeOutput().replies.compactMap { decodePollReply($0.bytes) }
+        XCTAssertEqual(replies.count, 75, "300 ports, four per reply, groups sharing Net and Sub-Net")
+        XCTAssertEqual(replies.map(\.bindIndex), (1...75).map { UInt8($0) })
+        var covered: [UInt16] = []
+        for r in replies {
+            XCTAssertEqual(r.numPorts, 4)
+            for k in 0..<Int(r.numPorts) { covered.append(r.outputPortAddress(k)) }
+        }
+        XCTAssertEqual(covered, (0..<300).map { UInt16($0) })
+        XCTAssertEqual(n.reportedPortCount, 75)
+
+        // BindIndex 2 is ports 4...7; SwOut[1] moves its second port (universe 5) to universe 14 of the same Sub-Net.
+        var a = ArtAddress()
+        a.bindIndex = 2
+        a.swOut = [0x7F, 0x80 | 0x0E, 0x7F, 0x7F]
+        n.feed(artAddress(a), from: PacketSource(address: "10.0.0.9", port: 6454), at: Timestamp(nanoseconds: 1))
+        let reply = n.takeOutput().replies.compactMap { decodePollReply($0.bytes) }.first
+        XCTAssertEqual(reply?.bindIndex, 2)
+        XCTAssertEqual((0..<4).map { reply?.outputPortAddress($0) }, [4, 14, 6, 7])
+        XCTAssertTrue(n.universes.contains(14))
+        XCTAssertFalse(n.universes.contains(5))
+    }
+
+    func testBindIndexesStartAfterOtherNodesOnTheAddress() throws {
+        let map = try ChannelMap(width: 2, height: 1, format: .rgb, settings: MappingSettings(startUniverse: 10, channelsPerUniverse: 3))
+        let n = ArtNetNode(settings: ArtNetNodeSettings(name: "second", map: map, bindIndexBase: 3))
+        n.feed(artPoll(), from: PacketSource(address: "10.0.0.9", port: 6454), at: Timestamp(nanoseconds: 0))
+        XCTAssertEqual(n.takeOutput().replies.compactMap { decodePollReply($0.bytes) }.map(\.bindIndex), [4, 5])
+        var a = ArtAddress()
+        a.bindIndex = 2  // another node's port
+        a.swOut = [0x80 | 1, 0x7F, 0x7F, 0x7F]
+        n.feed(artAddress(a), from: PacketSource(address: "10.0.0.9", port: 6454), at: Timestamp(nanoseconds: 1))
+        XCTAssertTrue(n.takeOutput().replies.isEmpty)
+        XCTAssertEqual(n.counters["artaddress-for-another-node"], 1)
+        XCTAssertEqual(n.universes, [10, 11])
+    }
+}
