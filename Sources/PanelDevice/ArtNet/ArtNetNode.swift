@@ -135,14 +135,7 @@ public final class ArtNetNode: DeviceModel {
     }
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        records.arrived(size: datagram.count, at: time)
-        let message: ArtNetMessage
-        do {
-            message = try ArtNetDecoder.decode(datagram)
-        } catch {
-            records.reject(error, from: source, at: time)
-            return
-        }
+        guard let message = records.decode(datagram, from: source, at: time, ArtNetDecoder.decode) else { return }
         switch message {
         case .dmx(let dmx):
             dmxPackets += 1

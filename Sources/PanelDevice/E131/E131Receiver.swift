@@ -121,14 +121,7 @@ public final class E131Receiver: DeviceModel {
     public var canvas: Canvas { assembler.canvas }
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        records.arrived(size: datagram.count, at: time)
-        let message: E131Message
-        do {
-            message = try E131Decoder.decode(datagram)
-        } catch {
-            records.reject(error, from: source, at: time)
-            return
-        }
+        guard let message = records.decode(datagram, from: source, at: time, E131Decoder.decode) else { return }
         switch message {
         case .data(let d):
             dataPackets += 1

@@ -11,7 +11,7 @@ struct DeviceRecords {
     private var firstPacket: Timestamp?
 
     /// Counts a datagram of `size` bytes arriving at `time`.
-    mutating func arrived(size: Int, at time: Timestamp) {
+    private mutating func arrived(size: Int, at time: Timestamp) {
         if firstPacket == nil { firstPacket = time }
         counters.packets += 1
         counters.bytes += size
@@ -19,6 +19,18 @@ struct DeviceRecords {
 
     /// Seconds since the first packet, for findings.
     func seconds(_ t: Timestamp) -> Double { (t - (firstPacket ?? t)).seconds }
+
+    /// Counts a datagram and decodes it; a rejection is counted and kept, and gives nil.
+    mutating func decode<Message>(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp,
+                                  _ decoder: (UnsafeRawBufferPointer) throws(WireError) -> Message) -> Message? {
+        arrived(size: datagram.count, at: time)
+        do {
+            return try decoder(datagram)
+        } catch {
+            reject(error, from: source, at: time)
+            return nil
+        }
+    }
 
     mutating func reject(_ error: WireError, from source: PacketSource, at time: Timestamp) {
         counters.countMalformed(error.reason.rawValue)
