@@ -349,6 +349,23 @@ def check_recording(serve: harness.Serve, olad: Olad, controller: str, start: in
     return rec
 
 
+def replay_capture(tmp_path, capture, protocol: str, start: int) -> None:
+    """OLA's traffic as serve captured it, replayed with its original timing into a fresh serve
+    on 127.0.0.1 (gray 512xU, default start universe): the same frames, whole and in order."""
+    assert capture.is_file() and capture.stat().st_size > 24, f"serve --pcap wrote no capture at {capture}"
+    args = ["--protocol", protocol, "--listen", "127.0.0.1:0", "--size", f"512x{U}", "--pixel", "gray",
+            "--channels-per-universe", "512"]
+    with harness.Serve(args, tmp_path / "replay") as serve:
+        harness.run_client("replay_pcap.py", ["--pcap", str(capture), "--host", "127.0.0.1",
+                                              "--port", str(serve.port(protocol))])
+        time.sleep(SETTLE)
+        assert serve.stop() == 0, serve.diagnostics()
+    rec = harness.read_recording(serve.record, protocol)
+    assert not [f for f in rec.frames if f["torn"]], [f for f in rec.frames if f["torn"]][:2]
+    ks = harness.pattern_frames(rec, start, U)
+    assert ks == list(range(N)), f"replayed OLA traffic: frames {ks}"
+
+
 # ---------------------------------------------------------------- tests
 
 def _serve_args(protocol: str, listen: str, extra=()):
@@ -360,7 +377,8 @@ def test_ola_artnet(panelsim, ola_link, tmp_path):
     # serve must listen on 0.0.0.0: bound to 10.213.7.2 it never sees OLA's broadcast
     # ArtPoll, never answers, and OLA sends it no ArtDmx (measured; see CLIENTS.md).
     start = 0
-    with harness.Serve(_serve_args("artnet", "0.0.0.0:6454"), tmp_path / "serve",
+    capture = tmp_path / "ola-artnet.pcap"
+    with harness.Serve(_serve_args("artnet", "0.0.0.0:6454", ["--pcap", str(capture)]), tmp_path / "serve",
                        prefix=ola_link.prefix_b()) as serve, \
             Olad(ola_link, "artnet", {"ip": ADDR_A}, tmp_path / "olad") as olad:
         # Patching ports 1..3 makes olad broadcast an ArtPoll; serve answers with one
@@ -375,12 +393,14 @@ def test_ola_artnet(panelsim, ola_link, tmp_path):
     assert events.get("artdmx", 0) >= U * N, f"fewer ArtDmx than {U} x {N}: {events}"
     for f in rec.written():
         assert all(s.get("port") == 6454 for s in f["sources"]), f"OLA sends from port 6454: {f['sources']}"
+    replay_capture(tmp_path, capture, "artnet", start)
 
 
 def test_ola_e131(panelsim, ola_link, tmp_path):
     start = 1
     cid = str(uuid.uuid4())
-    args = _serve_args("sacn", "0.0.0.0:5568", ["--interface", ola_link.if_b])
+    capture = tmp_path / "ola-e131.pcap"
+    args = _serve_args("sacn", "0.0.0.0:5568", ["--interface", ola_link.if_b, "--pcap", str(capture)])
     with harness.Serve(args, tmp_path / "serve", prefix=ola_link.prefix_b()) as serve, \
             Olad(ola_link, "e131", {"ip": ADDR_A, "cid": cid}, tmp_path / "olad") as olad:
         assert serve.port("sacn") == 5568, serve.listening
@@ -394,3 +414,4 @@ def test_ola_e131(panelsim, ola_link, tmp_path):
     # olad 0.10.9 ends every universe with three stream-terminated packets (no slots) on
     # SIGTERM; they must be recognised, and they make no frame (checked above).
     assert events.get("stream-terminated", 0) >= U, f"OLA's stream-terminated packets not seen: {events}"
+    replay_capture(tmp_path, capture, "sacn", start)
