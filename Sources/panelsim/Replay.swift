@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import PanelSession
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn a capture (pcap/pcapng) into frames: the same device models as serve, capture time as the clock.",
+        discussion: """
+        With --config the controllers are those of the file (datagrams go to the controller whose protocol \
+        and UDP port match). Without it, each protocol and destination becomes a universe view: a gray \
+        512-pixel row per universe, lowest universe on top. No frame is skipped. A damaged capture ends \
+        with an error naming the record; everything before it is recorded (exit 3).
+        """)
+
+    @Argument(help: "The capture file.")
+    var capture: String
+    @Option(help: "YAML config of the controllers to replay into.")
+    var config: String?
+    @Option(help: "Record frames under this folder (the layout of serve --record).")
+    var out: String
+    @Option(help: "Write a JSON summary here.")
+    var json: String?
+
+    func run() async throws {
+        let sessionConfig = try config.map { try SessionConfig.load(path: $0) }
+        let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig))
+        let result: ReplayResult
+        do {
+            result = try session.run()
+        } catch let e as ConfigError {
+            throw e
+        } catch let e as OutputError {
+            throw e
+        } catch {
+            throw RunError(message: "\(error)")
+        }
+        var lines = ["\(capture): \(result.records) records, \(result.datagrams) UDP datagrams"]
+        for (reason, n) in result.ignored.sorted(by: { $0.key < $1.key }) { lines.append("  ignored \(n): \(reason)") }
+        for c in result.controllers {
+            lines.append("\(c.name): \(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn → \(out)/\(c.name)/")
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        if let path = json {
+            let doc = JSONValue.object([
+                "records": .int(result.records), "datagrams": .int(result.datagrams),
+                "ignored": .object(result.ignored.mapValues { .int($0) }),
+                "capture-error": result.captureError.map { .string($0) } ?? .null,
+                "controllers": .array(result.controllers.map { c in
+                    .object(["name": .string(c.name), "packets": .int(c.counters.packets), "frames": .int(c.counters.frames), "torn": .int(c.counters.torn)])
+                }),
+            ])
+            try FileText.write(doc.pretty, to: path)
+        }
+        for e in result.outputErrors { printError("not written: \(e)") }
+        if let e = result.captureError { throw RunError(message: "capture read stopped: \(e) (everything before it was recorded)") }
+        if !result.outputErrors.isEmpty { throw ExitCode(Exit.runFailed) }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import PanelCore
+import PanelDevice
+import PanelImage
+@testable import PanelSession
+import XCTest
+
+/// Offline replay: a capture written by PanelSim's own sender, fed back through the device
+/// models with capture time as the clock.
+final class ReplayTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "panelsim-replay-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    let yaml = """
+    controllers:
+      - { name: pole, protocol: artnet, transport: { udp: 127.0.0.1:6454 }, panel: { width: 170, height: 3 }, mapping: { layout: serpentine } }
+    """
+
+    /// Ten counter frames sent to a pcap, with ArtSync: the capture PanelSim would read.
+    func writeCapture(frames: Int = 10) throws -> (path: String, map: ChannelMap) {
+        let map = try SessionConfig.parse(yaml: yaml, file: "t").controllers[0].channelMap()
+        let path = dir + "/send.pcap"
+        _ = try SendSession(options: SendOptions(plugin: .artNet, host: "127.0.0.1", port: 6454, map: map, content: .pattern(.counter),
+                                                 fps: 30, frames: frames, seconds: nil, sender: SenderSettings(map: map, sync: true),
+                                                 pcapPath: path)).runToPcap(path: path)
+        return (path, map)
+    }
+
+    func lines(_ controller: String) -> [JSONValue] {
+        (FileText.read(dir + "/out/\(controller)/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
+    }
+
+    func testReplayWithConfigGivesTheFramesSent() throws {
+        let (path, _) = try writeCapture()
+        let config = try SessionConfig.parse(yaml: yaml, file: "t")
+        let result = try ReplaySession(options: ReplayOptions(capturePath: path, outputDirectory: dir + "/out", config: config)).run()
+        XCTAssertNil(result.captureError)
+        XCTAssertEqual(result.datagrams, 10 * 4)
+        let f = lines("pole")
+        XCTAssertEqual(f.count, 10)
+        for (k, frame) in f.enumerated() {
+            let png = try PNGFile.read(path: dir + "/out/pole/" + (frame["file"]?.stringValue ?? ""))
+            XCTAssertEqual(png, TestPattern.counter.render(frame: k, width: 170, height: 3, format: .rgb), "frame \(k)")
+            XCTAssertEqual(frame["sync"]?.boolValue, k > 0, "frame \(k): ArtSync holds data from the first sync on")
+            // Capture time is the clock: frames are 1/30 s apart.
+            XCTAssertEqual(frame["time"].flatMap { if case .double(let d) = $0 { return d } else { return $0.intValue.map(Double.init) } } ?? -1,
+                           Double(k) / 30, accuracy: 0.002)
+        }
+        XCTAssertNotNil(JSONValue.parse(FileText.read(dir + "/out/pole/recording.json") ?? ""))
+    }
+
+    /// Without a config, each protocol and destination is a universe view: row u of a gray
+    /// 512-pixel-wide panel holds universe (lowest + u)'s channel values.
+    func testReplayWithoutConfigShowsTheUniverseView() throws {
+        let (path, map) = try writeCapture(frames: 3)
+        let result = try ReplaySession(options: ReplayOptions(capturePath: path, outputDirectory: dir + "/out", config: nil)).run()
+        XCTAssertEqual(result.controllers.map(\.name), ["artnet-127.0.0.1-6454"])
+        let f = lines("artnet-127.0.0.1-6454")
+        XCTAssertEqual(f.count, 3)
+        let last = try PNGFile.read(path: dir + "/out/artnet-127.0.0.1-6454/" + (f.last?["file"]?.stringValue ?? ""))
+        XCTAssertEqual(last.width, 512)
+        XCTAssertEqual(last.height, 3)
+        XCTAssertEqual(last.format, .gray)
+        let sent = TestPattern.counter.render(frame: 2, width: 170, height: 3, format: .rgb)
+        var channels: [UInt8] = []
+        for u in 0..<3 {
+            map.extract(universe: u, from: sent, into: &channels)
+            XCTAssertEqual(Array(last.bytes[(u * 512)..<(u * 512 + 510)]), channels, "universe \(u)")
+        }
+    }
+
+    /// A capture cut inside a record: everything before it is recorded, and the error names the record.
+    func testATruncatedCaptureKeepsWhatCameBefore() throws {
+        let (path, _) = try writeCapture()
+        let data = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        let cut = dir + "/cut.pcap"
+        XCTAssertTrue(FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count - 300)))
+        let config = try SessionConfig.parse(yaml: yaml, file: "t")
+        let result = try ReplaySession(options: ReplayOptions(capturePath: cut, outputDirectory: dir + "/out", config: config)).run()
+        let error = try XCTUnwrap(result.captureError)
+        XCTAssertTrue(error.contains("record"), error)
+        XCTAssertGreaterThanOrEqual(lines("pole").count, 8)
+    }
+}
