@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PanelHarness", dependencies: [
-            "PanelCore", "PanelSession",
+            "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelSession",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "panelsim", dependencies: [
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "PanelCaptureTests", dependencies: ["PanelCapture", "PanelCore"]),
         .testTarget(name: "PanelSessionTests", dependencies: ["PanelSession", "PanelWire", "PanelDevice", "PanelImage", "PanelCapture"]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "PanelSession", "PanelImage", "PanelWire", "PanelDevice", "PanelCore",
+            "PanelSession", "PanelImage", "PanelWire", "PanelDevice", "PanelCore", "PanelHarness", "PanelCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -32,6 +32,8 @@ public struct ReplayResult: Sendable {
 public final class ReplaySession {
     public let options: ReplayOptions
     public let registry: ProtocolRegistry
+    /// Sees every UDP datagram with the protocol detected in it (nil: none), for reports.
+    public var observer: ((ProtocolPlugin?, UDPDatagram) -> Void)?
 
     public init(options: ReplayOptions, registry: ProtocolRegistry = .standard) {
         self.options = options
@@ -67,6 +69,7 @@ public final class ReplaySession {
         }
         var unmatched = 0
         let reading = forEachDatagram { d in
+            if let observe = observer { observe(d.payload.withUnsafeBytes { registry.detect($0) }, d) }
             if first == nil { first = d.time; nextTick = d.time + tickEvery }
             last = max(last, d.time)
             while let n = nextTick, d.time >= n {
@@ -106,7 +109,8 @@ public final class ReplaySession {
             drain(t)
             _ = t.recorder.finish()
             let counters = t.model.counters
-            result.controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason))
+            result.controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason,
+                                                       findings: t.model.findings, malformed: t.model.malformedPackets))
             if let stop = t.recorder.stopReason { result.outputErrors.append("\(t.config.name): \(stop)") }
             let doc = RecordingDocument.make(controller: t.config, counters: counters, findings: t.model.findings,
                                              malformed: t.model.malformedPackets, recorder: t.recorder, golden: nil,

@@ -39,6 +39,9 @@ public struct ControllerResult: Sendable {
     public var counters: DeviceCounters
     public var golden: GoldenResult?
     public var recordingStopped: String?
+    /// What the model noticed, in plain words, and the packets it rejected.
+    public var findings: [DeviceFinding] = []
+    public var malformed: [MalformedPacket] = []
 }
 
 /// Runs emulated controllers on live transports: transport → device model → recorder.
@@ -435,7 +438,7 @@ public final class ServeSession: @unchecked Sendable {
                 var counted = counters
                 if joinFailures > 0 { counted.count("multicast-join-failed", joinFailures) }
                 let result = ControllerResult(name: c.config.name, counters: counted, golden: c.recorder?.golden == nil ? nil : golden,
-                                              recordingStopped: c.recorder?.stopReason)
+                                              recordingStopped: c.recorder?.stopReason, findings: findings, malformed: malformed)
                 if let stop = result.recordingStopped { outputErrors.append("\(c.config.name): \(stop)") }
                 results.append(result)
                 if let dir = options.recordDirectory, let rec = c.recorder {

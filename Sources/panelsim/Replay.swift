@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PanelHarness
 import PanelSession
 
 struct Replay: AsyncParsableCommand {
@@ -24,6 +25,8 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let sessionConfig = try config.map { try SessionConfig.load(path: $0) }
         let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig))
+        let stats = TrafficStats()
+        session.observer = { plugin, datagram in stats.observe(plugin, datagram) }
         let result: ReplayResult
         do {
             result = try session.run()
@@ -39,6 +42,10 @@ struct Replay: AsyncParsableCommand {
         for c in result.controllers {
             lines.append("\(c.name): \(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn → \(out)/\(c.name)/")
         }
+        let report = ReplayReport.json(capture: capture, result: result, stats: stats)
+        try FileText.write(report.pretty, to: out + "/report.json")
+        for f in (report["findings"]?.arrayValue ?? []).prefix(20) { lines.append("  finding: \(f.stringValue ?? "")") }
+        lines.append("report: \(out)/report.json")
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         if let path = json {
             let doc = JSONValue.object([

@@ -11,7 +11,7 @@ public enum SequenceVerdict: Equatable, Sendable {
 /// Sequence judgement with the receive window of E1.31 (a packet 1 to 19 behind the last
 /// is late, anything else is taken as new). Art-Net counts 1...255 and skips 0 (0 means
 /// sequencing is off); sACN counts 0...255.
-public enum SequenceRule: Sendable {
+public enum SequenceRule: Sendable, Equatable {
     case artNet, e131
 
     public func judge(last: UInt8?, new: UInt8) -> SequenceVerdict {

@@ -63,6 +63,30 @@ public protocol FrameSender {
     mutating func encodeTermination(_ canvas: Canvas, emit: DatagramEmitter)
 }
 
+/// What a packet says about its stream, for traffic statistics (replay reports): read without
+/// a device model, so every packet of a capture is counted whichever controller gets it.
+public struct PacketSummary: Sendable, Equatable {
+    public enum Kind: String, Sendable { case data, sync, poll, reply, discovery, other }
+    public var kind: Kind
+    /// The universe a data packet is for.
+    public var universe: Int?
+    /// The sequence number, nil where the packet has none or sequencing is off.
+    public var sequence: UInt8?
+    public var sequenceRule: SequenceRule?
+    public var priority: UInt8?
+    /// The sender's own identity where the protocol has one (sACN CID) and its name.
+    public var senderID: String?
+    public var senderName: String?
+    /// Rule IDs the packet breaks.
+    public var violations: [String]
+
+    public init(kind: Kind, universe: Int? = nil, sequence: UInt8? = nil, sequenceRule: SequenceRule? = nil, priority: UInt8? = nil,
+                senderID: String? = nil, senderName: String? = nil, violations: [String] = []) {
+        self.kind = kind; self.universe = universe; self.sequence = sequence; self.sequenceRule = sequenceRule
+        self.priority = priority; self.senderID = senderID; self.senderName = senderName; self.violations = violations
+    }
+}
+
 /// Everything PanelSim knows about one protocol; serve, send, replay, check and stress
 /// find protocols only through these values.
 public struct ProtocolPlugin: Sendable {
@@ -81,6 +105,8 @@ public struct ProtocolPlugin: Sendable {
     public let universeOf: @Sendable (UnsafeRawBufferPointer) -> Int?
     public let makeDevice: @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel
     public let makeSender: @Sendable (SenderSettings) -> FrameSender
+    /// Reads a packet's stream facts; throws the decoder's rejection for a malformed packet.
+    public let summarize: @Sendable (UnsafeRawBufferPointer) throws(WireError) -> PacketSummary
     /// Whether the transport should join multicast groups the model names.
     public let usesMulticast: Bool
 }

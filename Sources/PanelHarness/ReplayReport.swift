@@ -1,0 +1,47 @@
+import PanelSession
+
+/// report.json of a replay: what was read, what went wrong in plain words (first), then the
+/// per-stream statistics and each controller's counters.
+public enum ReplayReport {
+    public static let schemaVersion = 1
+
+    public static func json(capture: String, result: ReplayResult, stats: TrafficStats) -> JSONValue {
+        let (streams, streamFindings) = stats.json()
+        var findings: [JSONValue] = []
+        if let e = result.captureError { findings.append(.string("the capture is damaged: \(e); everything before it was read")) }
+        for c in result.controllers {
+            for f in c.findings.sorted(by: { $0.time < $1.time }) { findings.append(.string("\(c.name) at \(Self.seconds(f.time)) s: \(f.message)")) }
+            if c.counters.torn > 0 { findings.append(.string("\(c.name): \(c.counters.torn) of \(c.counters.frames) frames torn (a universe missing when the frame closed)")) }
+        }
+        for f in streamFindings { findings.append(.string(f)) }
+        let malformed = stats.malformed.values.reduce(0, +)
+        if malformed > 0 { findings.append(.string("\(malformed) packets could not be read (see malformed)")) }
+        return .object([
+            "schema": .int(schemaVersion),
+            "capture": .string(capture),
+            "records": .int(result.records),
+            "datagrams": .int(result.datagrams),
+            "ignored": .object(result.ignored.mapValues { .int($0) }),
+            "capture-error": result.captureError.map { .string($0) } ?? .null,
+            "findings": .array(findings),
+            "streams": streams,
+            "streams-left-out": .int(stats.streamsLeftOut),
+            "unknown-datagrams": .int(stats.unknownDatagrams),
+            "malformed": .object(stats.malformed.mapValues { .int($0) }),
+            "violations": .object(stats.violations.mapValues { .int($0) }),
+            "controllers": .array(result.controllers.map { c in
+                .object(["name": .string(c.name), "packets": .int(c.counters.packets), "frames": .int(c.counters.frames),
+                         "torn": .int(c.counters.torn), "events": .object(c.counters.events.mapValues { .int($0) }),
+                         "malformed": .array(c.malformed.map { m in
+                             .object(["time": .double(m.time), "source": .string(m.source), "reason": .string(m.reason),
+                                      "offset": .int(m.offset), "detail": .string(m.detail)])
+                         })])
+            }),
+        ])
+    }
+
+    static func seconds(_ s: Double) -> String {
+        let tenths = Int((s * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

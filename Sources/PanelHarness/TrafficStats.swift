@@ -1,0 +1,133 @@
+import Histogram
+import PanelCapture
+import PanelCore
+import PanelDevice
+import PanelWire
+import PanelSession
+
+/// Per-stream statistics of a capture (a stream: one sender to one universe of one protocol):
+/// packets, rate, interval percentiles (HdrHistogram), largest gap, sequence gaps, duplicates and
+/// reorders, priorities. Protocol facts come from each plugin's `summarize`, so a new protocol
+/// is counted without changes here. Memory is bounded: at most `maxStreams` streams.
+public final class TrafficStats {
+    public static let maxStreams = 1024
+    /// Intervals are recorded in microseconds up to a minute (longer ones as a minute).
+    static let maxInterval: UInt64 = 60_000_000
+
+    public struct StreamKey: Hashable, Comparable, Sendable {
+        public var protocolName: String
+        public var source: String
+        public var universe: Int
+        public static func < (a: StreamKey, b: StreamKey) -> Bool {
+            (a.protocolName, a.universe, a.source) < (b.protocolName, b.universe, b.source)
+        }
+    }
+
+    public struct Stream {
+        public var first: Timestamp
+        public var last: Timestamp
+        public var packets = 0
+        public var intervals = Histogram<UInt64>(highestTrackableValue: TrafficStats.maxInterval, numberOfSignificantValueDigits: .two)
+        public var largestGap = Timestamp.zero
+        public var largestGapAt = Timestamp.zero
+        public var lastSequence: UInt8?
+        public var sequenceGaps = 0
+        public var missing = 0
+        public var duplicates = 0
+        public var reorders = 0
+        public var priorities: Set<UInt8> = []
+        public var senderID: String?
+        public var senderName: String?
+    }
+
+    public private(set) var streams: [StreamKey: Stream] = [:]
+    public private(set) var streamsLeftOut = 0
+    public private(set) var malformed: [String: Int] = [:]
+    public private(set) var violations: [String: Int] = [:]
+    public private(set) var unknownDatagrams = 0
+    public private(set) var firstTime: Timestamp?
+
+    public init() {}
+
+    /// Counts one datagram of a detected protocol.
+    public func observe(_ plugin: ProtocolPlugin?, _ d: UDPDatagram) {
+        if firstTime == nil { firstTime = d.time }
+        guard let plugin = plugin else { unknownDatagrams += 1; return }
+        let result: Result<PacketSummary, WireError> = d.payload.withUnsafeBytes { b in
+            do throws(WireError) { return .success(try plugin.summarize(b)) } catch { return .failure(error) }
+        }
+        let summary: PacketSummary
+        switch result {
+        case .success(let s): summary = s
+        case .failure(let error):
+            malformed["\(plugin.name): \(error.reason.rawValue)", default: 0] += 1
+            return
+        }
+        for v in summary.violations { violations[v, default: 0] += 1 }
+        guard summary.kind == .data, let universe = summary.universe else { return }
+        let key = StreamKey(protocolName: plugin.name, source: d.source.description, universe: universe)
+        guard var s = streams[key] ?? newStream(at: d.time) else { return }
+        if s.packets > 0 {
+            let interval = d.time - s.last
+            if interval.nanoseconds >= 0 {
+                _ = s.intervals.record(min(TrafficStats.maxInterval, UInt64(interval.nanoseconds / 1000)))
+                if interval > s.largestGap { s.largestGap = interval; s.largestGapAt = s.last }
+            }
+        }
+        if let seq = summary.sequence, let rule = summary.sequenceRule {
+            switch rule.judge(last: s.lastSequence, new: seq) {
+            case .gap(let n): s.sequenceGaps += 1; s.missing += n; s.lastSequence = seq
+            case .duplicate: s.duplicates += 1
+            case .outOfOrder: s.reorders += 1
+            case .first, .next: s.lastSequence = seq
+            case .disabled: break
+            }
+        }
+        if let p = summary.priority { s.priorities.insert(p) }
+        s.senderID = summary.senderID ?? s.senderID
+        s.senderName = summary.senderName ?? s.senderName
+        s.packets += 1
+        s.last = d.time
+        streams[key] = s
+    }
+
+    private func newStream(at t: Timestamp) -> Stream? {
+        guard streams.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return nil }
+        return Stream(first: t, last: t)
+    }
+
+    /// The statistics as report.json's `streams` list and findings in plain words.
+    public func json() -> (streams: JSONValue, findings: [String]) {
+        var list: [JSONValue] = []
+        var findings: [String] = []
+        let origin = firstTime ?? .zero
+        for key in streams.keys.sorted() {
+            guard let s = streams[key] else { continue }
+            let duration = (s.last - s.first).seconds
+            let rate = duration > 0 ? Double(s.packets - 1) / duration : 0
+            func ms(_ p: Double) -> JSONValue { .double(Double(s.intervals.valueAtPercentile(p)) / 1000) }
+            var o: [String: JSONValue] = [
+                "protocol": .string(key.protocolName), "source": .string(key.source), "universe": .int(key.universe),
+                "packets": .int(s.packets), "first": .double((s.first - origin).seconds), "last": .double((s.last - origin).seconds),
+                "rate": .double(rate),
+                "interval-ms": .object(["p50": ms(50), "p90": ms(90), "p99": ms(99), "max": .double(Double(s.intervals.maxRecorded) / 1000)]),
+                "largest-gap-ms": .double(Double(s.largestGap.nanoseconds) / 1e6),
+                "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
+                "priorities": .array(s.priorities.sorted().map { .int(Int($0)) }),
+            ]
+            if let id = s.senderID { o["cid"] = .string(id) }
+            if let n = s.senderName { o["name"] = .string(n) }
+            list.append(.object(o))
+            if s.missing > 0 {
+                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.missing) packets lost in \(s.sequenceGaps) gaps")
+            }
+            if s.reorders > 0 || s.duplicates > 0 {
+                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.reorders) out of order, \(s.duplicates) duplicated")
+            }
+            if s.packets > 2, let p50 = Optional(s.intervals.valueAtPercentile(50)), p50 > 0, UInt64(s.largestGap.nanoseconds / 1000) > 4 * p50 {
+                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): silent for \(Double(s.largestGap.nanoseconds / 1_000_000) / 1000) s from \(Double((s.largestGapAt - origin).nanoseconds / 1_000_000) / 1000) s")
+            }
+        }
+        return (.array(list), findings)
+    }
+}
