@@ -51,6 +51,11 @@ public final class ReplaySession {
 
     public func run() throws -> ReplayResult {
         var result = ReplayResult()
+        do {
+            try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw OutputError(path: options.outputDirectory, reason: "cannot create the folder: \(error.localizedDescription)")
+        }
         let configs = try options.config?.controllers ?? universeView(&result)
         let targets = try configs.map { c -> Target in
             let map = try c.channelMap()
