@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "PanelHarness", dependencies: [
-            "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelSession",
+            "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelImage", "PanelSession",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .executableTarget(name: "panelsim", dependencies: [

@@ -38,7 +38,14 @@ public final class TrafficStats {
         public var priorities: Set<UInt8> = []
         public var senderID: String?
         public var senderName: String?
+        /// (seconds since the capture's start, interval in ms), thinned to at most `maxTimeline`
+        /// points by keeping every `timelineStride`-th interval.
+        public var timeline: [(Double, Double)] = []
+        var timelineStride = 1
+        var timelineCount = 0
     }
+
+    public static let maxTimeline = 2000
 
     public private(set) var streams: [StreamKey: Stream] = [:]
     public private(set) var streamsLeftOut = 0
@@ -72,6 +79,14 @@ public final class TrafficStats {
             if interval.nanoseconds >= 0 {
                 _ = s.intervals.record(min(TrafficStats.maxInterval, UInt64(interval.nanoseconds / 1000)))
                 if interval > s.largestGap { s.largestGap = interval; s.largestGapAt = s.last }
+                if s.timelineCount % s.timelineStride == 0 {
+                    s.timeline.append(((d.time - (firstTime ?? d.time)).seconds, Double(interval.nanoseconds) / 1e6))
+                    if s.timeline.count >= TrafficStats.maxTimeline {
+                        s.timeline = s.timeline.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+                        s.timelineStride *= 2
+                    }
+                }
+                s.timelineCount += 1
             }
         }
         if let seq = summary.sequence, let rule = summary.sequenceRule {

@@ -44,8 +44,9 @@ struct Replay: AsyncParsableCommand {
         }
         let report = ReplayReport.json(capture: capture, result: result, stats: stats)
         try FileText.write(report.pretty, to: out + "/report.json")
+        try FileText.write(ReplayHTMLReport.html(report: report, stats: stats, outputDirectory: out), to: out + "/report.html")
         for f in (report["findings"]?.arrayValue ?? []).prefix(20) { lines.append("  finding: \(f.stringValue ?? "")") }
-        lines.append("report: \(out)/report.json")
+        lines.append("report: \(out)/report.html (and report.json)")
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         if let path = json {
             let doc = JSONValue.object([

@@ -3,6 +3,7 @@ import PanelCapture
 import PanelCore
 import PanelDevice
 import PanelHarness
+import PanelImage
 import PanelSession
 import PanelWire
 import XCTest
@@ -48,5 +49,39 @@ final class ReplayReportTests: XCTestCase {
         XCTAssertTrue(findings.contains { $0.contains("1 packets lost in 1 gaps") }, "\(findings)")
         XCTAssertTrue(findings.contains { $0.contains("1 out of order, 1 duplicated") }, "\(findings)")
         XCTAssertTrue(findings.contains { $0.contains("silent for 0.5 s") }, "\(findings)")
+    }
+}
+
+/// report.html is one self-contained file: findings first, frames inline, no external assets.
+final class ReplayHTMLReportTests: XCTestCase {
+    func testSelfContainedReport() throws {
+        let dir = NSTemporaryDirectory() + "panelsim-html-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let map = try ChannelMap(width: 40, height: 12, format: .rgb, settings: MappingSettings(startUniverse: 1, channelsPerUniverse: 510))
+        let path = dir + "/bar.pcap"
+        _ = try SendSession(options: SendOptions(plugin: .e131, host: "127.0.0.1", port: 5568, map: map, content: .pattern(.movingBar),
+                                                 fps: 30, frames: 30, seconds: nil, sender: SenderSettings(map: map, sync: true),
+                                                 pcapPath: path)).runToPcap(path: path)
+        let config = try SessionConfig.parse(yaml: "controllers:\n  - { name: bar, protocol: sacn, panel: { width: 40, height: 12 } }\n", file: "t")
+        let session = ReplaySession(options: ReplayOptions(capturePath: path, outputDirectory: dir + "/out", config: config))
+        let stats = TrafficStats()
+        session.observer = { plugin, d in stats.observe(plugin, d) }
+        let result = try session.run()
+        let report = ReplayReport.json(capture: path, result: result, stats: stats)
+        let html = ReplayHTMLReport.html(report: report, stats: stats, outputDirectory: dir + "/out")
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        let findings = try XCTUnwrap(html.range(of: "<h2>Findings</h2>"))
+        let frames = try XCTUnwrap(html.range(of: "<h2>Frames</h2>"))
+        XCTAssertLessThan(findings.lowerBound, frames.lowerBound, "findings come first")
+        XCTAssertEqual(html.components(separatedBy: "data:image/png;base64,").count - 1, 15, "30 frames, every second one in the sheet")
+        XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 3, "three universes, three lines")
+        XCTAssertFalse(html.contains("src=\"http"), "no external assets")
+        XCTAssertFalse(html.contains("<link"), "no external stylesheets")
+        // The first thumbnail decodes to the first frame, scaled to the thumbnail size.
+        let first = try XCTUnwrap(html.components(separatedBy: "data:image/png;base64,").dropFirst().first?.split(separator: "\"").first)
+        let thumb = try PNGFile.decode(Array(try XCTUnwrap(Data(base64Encoded: String(first)))))
+        XCTAssertEqual(thumb.width, 40)
+        XCTAssertEqual(thumb.converted(to: .rgb), TestPattern.movingBar.render(frame: 0, width: 40, height: 12, format: .rgb))
     }
 }
