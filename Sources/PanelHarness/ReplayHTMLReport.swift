@@ -35,6 +35,10 @@ public enum ReplayHTMLReport {
         } else {
             h += "<ul class=\"findings\">" + findings.map { "<li class=\"bad\">\(escape($0))</li>" }.joined() + "</ul>\n"
         }
+        let notes = report["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if !notes.isEmpty {
+            h += "<ul class=\"findings\">" + notes.map { "<li style=\"color:#666\">\(escape($0))</li>" }.joined() + "</ul>\n"
+        }
         h += "<h2>Frames</h2>\n"
         for c in report["controllers"]?.arrayValue ?? [] {
             guard let name = c["name"]?.stringValue else { continue }
@@ -84,7 +88,8 @@ public enum ReplayHTMLReport {
         let maxI = max(0.001, series.flatMap { $0.1.map(\.1) }.max() ?? 1)
         let w = 1000.0, hgt = 320.0, left = 60.0, bottom = 30.0
         let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"]
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(hgt + 20))\" font-size=\"11\">"
+        let legendRows = (series.count + 3) / 4
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(hgt) + 16 * legendRows)\" font-size=\"11\">"
         svg += "<line x1=\"\(left)\" y1=\"\(hgt - bottom)\" x2=\"\(w)\" y2=\"\(hgt - bottom)\" stroke=\"#333\"/><line x1=\"\(left)\" y1=\"0\" x2=\"\(left)\" y2=\"\(hgt - bottom)\" stroke=\"#333\"/>"
         svg += "<text x=\"\(left + 4)\" y=\"12\">\(String(format: "%.1f", maxI)) ms</text><text x=\"\(w - 80)\" y=\"\(hgt - 10)\">\(String(format: "%.2f", maxT)) s</text>"
         for (n, (key, points)) in series.enumerated() {
@@ -92,7 +97,7 @@ public enum ReplayHTMLReport {
                 String(format: "%.1f,%.1f", left + p.0 / maxT * (w - left - 10), (hgt - bottom) - p.1 / maxI * (hgt - bottom - 20))
             }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(colors[n % colors.count])\" stroke-width=\"1\" points=\"\(coords)\"/>"
-            svg += "<text x=\"\(left + 10 + Double(n % 4) * 230)\" y=\"\(hgt + 12 - Double(n / 4) * 0)\" fill=\"\(colors[n % colors.count])\">\(escape("\(key.protocolName) u\(key.universe) \(key.source)"))</text>"
+            svg += "<text x=\"\(left + 10 + Double(n % 4) * 230)\" y=\"\(hgt + 4 + Double(n / 4) * 16)\" fill=\"\(colors[n % colors.count])\">\(escape("\(key.protocolName) u\(key.universe) \(key.source)"))</text>"
         }
         return svg + "</svg>\n"
     }

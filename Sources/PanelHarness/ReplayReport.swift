@@ -9,8 +9,22 @@ public enum ReplayReport {
         let (streams, streamFindings) = stats.json()
         var findings: [JSONValue] = []
         if let e = result.captureError { findings.append(.string("the capture is damaged: \(e); everything before it was read")) }
+        var notes: [JSONValue] = []
         for c in result.controllers {
-            for f in c.findings.sorted(by: { $0.time < $1.time }) { findings.append(.string("\(c.name) at \(Self.seconds(f.time)) s: \(f.message)")) }
+            // Same-kind findings beyond three are summarised in one line; what is normal
+            // behaviour (a sender naming its sync address, ending its streams) goes to notes.
+            let byKind = Dictionary(grouping: c.findings.sorted { $0.time < $1.time }, by: \.kind)
+            for kind in byKind.keys.sorted() {
+                guard let list = byKind[kind], let first = list.first, let last = list.last else { continue }
+                let lines: [String]
+                if list.count > 3 {
+                    lines = ["\(c.name): \(list.count) × \(kind) from \(Self.seconds(first.time)) s to \(Self.seconds(last.time)) s, first: \(first.message)"]
+                } else {
+                    lines = list.map { "\(c.name) at \(Self.seconds($0.time)) s: \($0.message)" }
+                }
+                let informational = ["sync-address", "sync-start", "stream-terminated"].contains(kind)
+                for l in lines { if informational { notes.append(.string(l)) } else { findings.append(.string(l)) } }
+            }
             if c.counters.torn > 0 { findings.append(.string("\(c.name): \(c.counters.torn) of \(c.counters.frames) frames torn (a universe missing when the frame closed)")) }
         }
         for f in streamFindings { findings.append(.string(f)) }
@@ -24,6 +38,7 @@ public enum ReplayReport {
             "ignored": .object(result.ignored.mapValues { .int($0) }),
             "capture-error": result.captureError.map { .string($0) } ?? .null,
             "findings": .array(findings),
+            "notes": .array(notes),
             "streams": streams,
             "streams-left-out": .int(stats.streamsLeftOut),
             "unknown-datagrams": .int(stats.unknownDatagrams),
