@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(name: "PanelFuzz", dependencies: ["PanelWire", "PanelDevice", "PanelCore"]),
 
         .testTarget(name: "PanelCoreTests", dependencies: ["PanelCore"]),
-        .testTarget(name: "PanelWireTests", dependencies: ["PanelWire"]),
+        .testTarget(name: "PanelWireTests", dependencies: ["PanelWire", "PanelCore"]),
         .testTarget(name: "PanelDeviceTests", dependencies: ["PanelDevice", "PanelWire", "PanelCore"]),
         .testTarget(name: "PanelImageTests", dependencies: ["PanelImage", "PanelCore"]),
         .testTarget(name: "PanelCaptureTests", dependencies: ["PanelCapture", "PanelCore"]),

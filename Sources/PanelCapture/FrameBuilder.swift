@@ -24,18 +24,10 @@ enum FrameBuilder {
         packet[10] = UInt8(headerChecksum >> 8)
         packet[11] = UInt8(headerChecksum & 0xFF)
 
-        let udpStart = packet.count
-        append16(&packet, sourcePort)
-        append16(&packet, destinationPort)
-        append16(&packet, UInt16(truncatingIfNeeded: udpLength))
-        append16(&packet, 0)
-        packet.append(contentsOf: payload)
         var pseudo = source + destination
         pseudo += [0, 17]
         append16(&pseudo, UInt16(truncatingIfNeeded: udpLength))
-        let checksumValue = udpChecksum(packet[udpStart...], pseudoHeader: pseudo)
-        packet[udpStart + 6] = UInt8(checksumValue >> 8)
-        packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
+        appendUDP(&packet, sourcePort: sourcePort, destinationPort: destinationPort, payload: payload, pseudoHeader: pseudo)
         return packet
     }
 
@@ -51,20 +43,26 @@ enum FrameBuilder {
         packet += [17, 64]
         packet += source
         packet += destination
-        let udpStart = packet.count
-        append16(&packet, sourcePort)
-        append16(&packet, destinationPort)
-        append16(&packet, UInt16(truncatingIfNeeded: udpLength))
-        append16(&packet, 0)
-        packet.append(contentsOf: payload)
         var pseudo = source + destination
         pseudo += [0, 0]
         append16(&pseudo, UInt16(truncatingIfNeeded: udpLength))
         pseudo += [0, 0, 0, 17]
-        let checksumValue = udpChecksum(packet[udpStart...], pseudoHeader: pseudo)
+        appendUDP(&packet, sourcePort: sourcePort, destinationPort: destinationPort, payload: payload, pseudoHeader: pseudo)
+        return packet
+    }
+
+    /// UDP header + payload, with the checksum over the IP version's pseudo-header.
+    static func appendUDP<C: Collection>(_ packet: inout [UInt8], sourcePort: UInt16, destinationPort: UInt16,
+                                         payload: C, pseudoHeader: [UInt8]) where C.Element == UInt8 {
+        let udpStart = packet.count
+        append16(&packet, sourcePort)
+        append16(&packet, destinationPort)
+        append16(&packet, UInt16(truncatingIfNeeded: 8 + payload.count))
+        append16(&packet, 0)
+        packet.append(contentsOf: payload)
+        let checksumValue = udpChecksum(packet[udpStart...], pseudoHeader: pseudoHeader)
         packet[udpStart + 6] = UInt8(checksumValue >> 8)
         packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
-        return packet
     }
 
     /// Ethernet II header + payload.

@@ -1,5 +1,6 @@
 import XCTest
 
+import PanelCore
 @testable import PanelWire
 
 /// Bad input is data, not a crash: 200 000 random and mutated buffers (seeded) go through
