@@ -16,12 +16,24 @@ public final class TrafficStats {
 
     public struct StreamKey: Hashable, Comparable, Sendable {
         public var protocolName: String
-        public var source: String
+        public var source: Endpoint
         public var universe: Int
         public static func < (a: StreamKey, b: StreamKey) -> Bool {
-            (a.protocolName, a.universe, a.source) < (b.protocolName, b.universe, b.source)
+            (a.protocolName, a.universe, a.source.address, a.source.port) < (b.protocolName, b.universe, b.source.address, b.source.port)
         }
     }
+
+    /// A packet its protocol's decoder rejected.
+    public struct Malformed: Sendable {
+        public var recordNumber: Int
+        public var time: Timestamp
+        public var protocolName: String
+        public var source: Endpoint
+        public var reason: String
+        public var offset: Int
+        public var detail: String
+    }
+    public static let maxMalformedListed = 200
 
     public struct Stream {
         public var first: Timestamp
@@ -33,6 +45,8 @@ public final class TrafficStats {
         public var lastSequence: UInt8?
         public var sequenceGaps = 0
         public var missing = 0
+        /// Packets lost in the largest single gap.
+        public var largestLoss = 0
         public var duplicates = 0
         public var reorders = 0
         public var priorities: Set<UInt8> = []
@@ -47,7 +61,13 @@ public final class TrafficStats {
 
     public static let maxTimeline = 2000
 
-    public private(set) var streams: [StreamKey: Stream] = [:]
+    /// The streams, in order of first packet; `index` finds one by key.
+    public private(set) var streamList: [Stream] = []
+    public private(set) var streamKeys: [StreamKey] = []
+    private var index: [StreamKey: Int] = [:]
+    public var streams: [StreamKey: Stream] { Dictionary(uniqueKeysWithValues: zip(streamKeys, streamList)) }
+    /// Malformed packets with their record numbers (the first `maxMalformedListed`).
+    public private(set) var malformedPackets: [Malformed] = []
     public private(set) var streamsLeftOut = 0
     public private(set) var malformed: [String: Int] = [:]
     public private(set) var violations: [String: Int] = [:]
@@ -68,19 +88,34 @@ public final class TrafficStats {
         case .success(let s): summary = s
         case .failure(let error):
             malformed["\(plugin.name): \(error.reason.rawValue)", default: 0] += 1
+            if malformedPackets.count < TrafficStats.maxMalformedListed {
+                malformedPackets.append(Malformed(recordNumber: d.recordNumber, time: d.time, protocolName: plugin.name, source: d.source,
+                                                  reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+            }
             return
         }
         for v in summary.violations { violations[v, default: 0] += 1 }
         guard summary.kind == .data, let universe = summary.universe else { return }
-        let key = StreamKey(protocolName: plugin.name, source: d.source.description, universe: universe)
-        guard var s = streams[key] ?? newStream(at: d.time) else { return }
+        let key = StreamKey(protocolName: plugin.name, source: d.source, universe: universe)
+        let i: Int
+        if let known = index[key] { i = known } else {
+            guard streamList.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return }
+            i = streamList.count
+            index[key] = i
+            streamKeys.append(key)
+            streamList.append(Stream(first: d.time, last: d.time))
+        }
+        update(&streamList[i], summary, at: d.time)
+    }
+
+    private func update(_ s: inout Stream, _ summary: PacketSummary, at time: Timestamp) {
         if s.packets > 0 {
-            let interval = d.time - s.last
+            let interval = time - s.last
             if interval.nanoseconds >= 0 {
                 _ = s.intervals.record(min(TrafficStats.maxInterval, UInt64(interval.nanoseconds / 1000)))
                 if interval > s.largestGap { s.largestGap = interval; s.largestGapAt = s.last }
                 if s.timelineCount % s.timelineStride == 0 {
-                    s.timeline.append(((d.time - (firstTime ?? d.time)).seconds, Double(interval.nanoseconds) / 1e6))
+                    s.timeline.append(((time - (firstTime ?? time)).seconds, Double(interval.nanoseconds) / 1e6))
                     if s.timeline.count >= TrafficStats.maxTimeline {
                         s.timeline = s.timeline.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
                         s.timelineStride *= 2
@@ -91,24 +126,18 @@ public final class TrafficStats {
         }
         if let seq = summary.sequence, let rule = summary.sequenceRule {
             switch rule.judge(last: s.lastSequence, new: seq) {
-            case .gap(let n): s.sequenceGaps += 1; s.missing += n; s.lastSequence = seq
+            case .gap(let n): s.sequenceGaps += 1; s.missing += n; s.largestLoss = max(s.largestLoss, n); s.lastSequence = seq
             case .duplicate: s.duplicates += 1
             case .outOfOrder: s.reorders += 1
             case .first, .next: s.lastSequence = seq
             case .disabled: break
             }
         }
-        if let p = summary.priority { s.priorities.insert(p) }
-        s.senderID = summary.senderID ?? s.senderID
-        s.senderName = summary.senderName ?? s.senderName
+        if let p = summary.priority, !s.priorities.contains(p) { s.priorities.insert(p) }
+        if let id = summary.senderID, s.senderID != id { s.senderID = id }
+        if let name = summary.senderName, s.senderName != name { s.senderName = name }
         s.packets += 1
-        s.last = d.time
-        streams[key] = s
-    }
-
-    private func newStream(at t: Timestamp) -> Stream? {
-        guard streams.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return nil }
-        return Stream(first: t, last: t)
+        s.last = time
     }
 
     /// The statistics as report.json's `streams` list and findings in plain words.
@@ -116,25 +145,24 @@ public final class TrafficStats {
         var list: [JSONValue] = []
         var findings: [String] = []
         let origin = firstTime ?? .zero
-        for key in streams.keys.sorted() {
-            guard let s = streams[key] else { continue }
+        for (key, s) in zip(streamKeys, streamList).sorted(by: { $0.0 < $1.0 }) {
             let duration = (s.last - s.first).seconds
             let rate = duration > 0 ? Double(s.packets - 1) / duration : 0
             func ms(_ p: Double) -> JSONValue { .double(Double(s.intervals.valueAtPercentile(p)) / 1000) }
             var o: [String: JSONValue] = [
-                "protocol": .string(key.protocolName), "source": .string(key.source), "universe": .int(key.universe),
+                "protocol": .string(key.protocolName), "source": .string(key.source.description), "universe": .int(key.universe),
                 "packets": .int(s.packets), "first": .double((s.first - origin).seconds), "last": .double((s.last - origin).seconds),
                 "rate": .double(rate),
                 "interval-ms": .object(["p50": ms(50), "p90": ms(90), "p99": ms(99), "max": .double(Double(s.intervals.maxRecorded) / 1000)]),
                 "largest-gap-ms": .double(Double(s.largestGap.nanoseconds) / 1e6),
-                "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
+                "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "largest-loss": .int(s.largestLoss), "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
                 "priorities": .array(s.priorities.sorted().map { .int(Int($0)) }),
             ]
             if let id = s.senderID { o["cid"] = .string(id) }
             if let n = s.senderName { o["name"] = .string(n) }
             list.append(.object(o))
             if s.missing > 0 {
-                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.missing) packets lost in \(s.sequenceGaps) gaps")
+                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.missing) packets lost in \(s.sequenceGaps) \(s.sequenceGaps == 1 ? "gap" : "gaps") (largest: \(s.largestLoss) in a row)")
             }
             if s.reorders > 0 || s.duplicates > 0 {
                 findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.reorders) out of order, \(s.duplicates) duplicated")

@@ -11,8 +11,10 @@ public struct RecordingOptions: Sendable {
     /// Frames waiting to be written beyond which new ones are skipped (`skipped: "backlog"`);
     /// nil never skips (replay).
     public var maxBacklog: Int?
-    public init(png: PNGOptions = .fast, skipIdentical: Bool = false, maxBacklog: Int? = 256) {
-        self.png = png; self.skipIdentical = skipIdentical; self.maxBacklog = maxBacklog
+    /// False writes frames.jsonl only (`skipped: "no-png"`): decoding and diagnosis at full speed.
+    public var writePNG: Bool
+    public init(png: PNGOptions = .fast, skipIdentical: Bool = false, maxBacklog: Int? = 256, writePNG: Bool = true) {
+        self.png = png; self.skipIdentical = skipIdentical; self.maxBacklog = maxBacklog; self.writePNG = writePNG
     }
 }
 
@@ -107,7 +109,11 @@ public final class FrameRecorder: @unchecked Sendable {
             lastFrameIndex = event.index
             let name = FrameRecorder.fileName(frame: event.index)
             if let g = golden { compare(canvas, frame: event.index, golden: g) }
-            if options.skipIdentical, let last = lastWritten, last == canvas {
+            if !options.writePNG {
+                line["file"] = .null
+                line["skipped"] = .string("no-png")
+                notWritten["no-png", default: 0] += 1
+            } else if options.skipIdentical, let last = lastWritten, last == canvas {
                 line["file"] = .null
                 line["skipped"] = .string("identical")
                 notWritten["identical", default: 0] += 1

@@ -3,50 +3,118 @@ import PanelCapture
 import PanelCore
 import PanelDevice
 
-/// Options of `panelsim replay` (offline: a capture's datagrams through the device models).
+/// Options of `panelsim replay` (offline: a capture's traffic through the device models).
 public struct ReplayOptions: Sendable {
     public var capturePath: String
     public var outputDirectory: String
     /// The controllers to replay into; nil shows each protocol and destination as a universe
     /// view (a gray 512-pixel row per universe, in universe order).
     public var config: SessionConfig?
-    public init(capturePath: String, outputDirectory: String, config: SessionConfig?) {
+    /// False records frames.jsonl only: decode and diagnose without writing images.
+    public var writePNG: Bool
+    /// Per-port protocol choices that win over content detection (`--decode-as`).
+    public var overrides: [ProtocolDetector.Override]
+    public init(capturePath: String, outputDirectory: String, config: SessionConfig?, writePNG: Bool = true,
+                overrides: [ProtocolDetector.Override] = []) {
         self.capturePath = capturePath; self.outputDirectory = outputDirectory; self.config = config
+        self.writePNG = writePNG; self.overrides = overrides
     }
+}
+
+/// A record PanelSim could not use, for reports (bounded lists).
+public struct RecordProblem: Sendable {
+    public var recordNumber: Int
+    /// Seconds since the capture's first record, when known.
+    public var time: Double?
+    public var reason: String
+}
+
+/// A frame that was incomplete when its timeout ran out.
+public struct TornFrame: Sendable {
+    public var controller: String
+    public var frame: Int
+    /// Seconds since the capture's first record.
+    public var time: Double
+    public var universesPresent: [Int]
+    public var universesMissing: [Int]
 }
 
 /// What a replay read and produced.
 public struct ReplayResult: Sendable {
+    public static let maxListed = 200
+
     public var controllers: [ControllerResult] = []
     public var records = 0
     public var datagrams = 0
-    /// Records not fed to any controller, by reason ("not UDP", "IP fragment", "no controller" …).
+    public var tcpConnections = 0
+    public var tcpBytes = 0
+    public var ethernetFrames = 0
+    /// Seconds from the first to the last record.
+    public var duration = 0.0
+    /// Traffic not fed to any controller, by reason ("not decoded: ICMP", "no controller" …).
     public var ignored: [String: Int] = [:]
-    /// The capture ended in an error after `records` good records (kept and recorded).
+    /// Records that could not be decoded and reassembly that gave up (first `maxListed` each).
+    public var malformedRecords: [RecordProblem] = []
+    public var reassemblyProblems: [RecordProblem] = []
+    /// Torn frames of every controller (first `maxListed`).
+    public var tornFrames: [TornFrame] = []
+    /// TCP connections and layer-2 traffic no protocol claimed, in words, with their byte counts.
+    public var unclaimed: [String: Int] = [:]
+    /// The capture ended in an error (kept and recorded up to it).
     public var captureError: String?
     public var outputErrors: [String] = []
 }
 
+/// How far a replay has got, for a progress line.
+public struct ReplayProgress: Sendable {
+    public var events: Int
+    /// Seconds of capture time covered so far.
+    public var captureSeconds: Double
+}
+
 /// Offline replay: capture time is the clock, the same device models and recorder as `serve`,
 /// and no frame is ever skipped. Replies the models would send are dropped (nobody to answer).
+/// Every protocol in the registry is served through its `carrier`: UDP datagrams, reassembled
+/// TCP streams (client side of each connection) and layer-2 frames.
 public final class ReplaySession {
     public let options: ReplayOptions
     public let registry: ProtocolRegistry
+    public let detector: ProtocolDetector
     /// Sees every UDP datagram with the protocol detected in it (nil: none), for reports.
     public var observer: ((ProtocolPlugin?, UDPDatagram) -> Void)?
+    /// Called about every 65,536 capture events.
+    public var progress: ((ReplayProgress) -> Void)?
 
     public init(options: ReplayOptions, registry: ProtocolRegistry = .standard) {
         self.options = options
         self.registry = registry
+        self.detector = ProtocolDetector(registry: registry, overrides: options.overrides)
     }
 
     final class Target {
         let config: ControllerConfig
         let model: DeviceModel
         let recorder: FrameRecorder
+        let allUniverses: [Int]
         init(config: ControllerConfig, model: DeviceModel, recorder: FrameRecorder) {
             self.config = config; self.model = model; self.recorder = recorder
+            allUniverses = model.universes.sorted()
         }
+        var port: Int? {
+            switch config.transport {
+            case let .udp(_, port), let .tcp(_, port): return port == 0 ? nil : port
+            case .serial, .interface: return nil
+            }
+        }
+    }
+
+    /// Where a TCP connection's client bytes go.
+    final class StreamRoute {
+        let client: TCPFlow
+        var plugin: ProtocolPlugin?
+        var targets: [Target] = []
+        var decided = false
+        init(client: TCPFlow) { self.client = client }
     }
 
     public func run() throws -> ReplayResult {
@@ -60,58 +128,167 @@ public final class ReplaySession {
         let targets = try configs.map { c -> Target in
             let map = try c.channelMap()
             let model = try c.plugin.makeDevice(ControllerSettings(name: c.name, map: map, frame: c.frame, options: c.options))
-            let recorder = try FrameRecorder(directory: options.outputDirectory + "/" + c.name,
-                                             options: RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil), golden: nil)
+            let recording = RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil, writePNG: options.writePNG)
+            let recorder = try FrameRecorder(directory: options.outputDirectory + "/" + c.name, options: recording, golden: nil)
             return Target(config: c, model: model, recorder: recorder)
         }
+        let decoder: CaptureDecoder
+        do { decoder = try CaptureDecoder(path: options.capturePath) } catch {
+            result.captureError = "\(error)"
+            finish(targets, at: .zero, &result)
+            return result
+        }
+
         var first: Timestamp?
         var last = Timestamp.zero
-        var nextTick: Timestamp?
+        var nextTick = Timestamp.zero
         let tickEvery = Timestamp(nanoseconds: 10_000_000)
+        var events = 0
+        var streams: [Int: StreamRoute] = [:]
+        let udpTargets = targets.filter { $0.config.plugin.carrier == .udp }
+
         func drain(_ t: Target) {
             let out = t.model.takeOutput()
-            for f in out.frames { t.recorder.record(f, time: (f.time - (first ?? f.time)).seconds) }
-        }
-        var unmatched = 0
-        let reading = forEachDatagram { d in
-            if let observe = observer { observe(d.payload.withUnsafeBytes { registry.detect($0) }, d) }
-            if first == nil { first = d.time; nextTick = d.time + tickEvery }
-            last = max(last, d.time)
-            while let n = nextTick, d.time >= n {
-                for t in targets { t.model.tick(at: n); drain(t) }
-                nextTick = n + tickEvery
+            for f in out.frames {
+                let seconds = (f.time - (first ?? f.time)).seconds
+                t.recorder.record(f, time: seconds)
+                if f.torn, result.tornFrames.count < ReplayResult.maxListed {
+                    let present = Set(f.universes)
+                    result.tornFrames.append(TornFrame(controller: t.config.name, frame: f.index, time: seconds,
+                                                       universesPresent: f.universes.sorted(),
+                                                       universesMissing: t.allUniverses.filter { !present.contains($0) }))
+                }
             }
-            let matched = d.payload.withUnsafeBytes { bytes -> Bool in
-                let candidates = targets.filter { t in
-                    guard t.config.plugin.detect(bytes) else { return false }
-                    if case let .udp(_, port) = t.config.transport, port != 0, port != Int(d.destination.port) { return false }
-                    return true
-                }
-                guard !candidates.isEmpty else { return false }
-                let chosen: [Target]
-                if candidates.count > 1, let u = candidates[0].config.plugin.universeOf(bytes) {
-                    chosen = candidates.filter { $0.model.universes.contains(u) }
-                } else {
-                    chosen = candidates
-                }
-                let source = PacketSource(address: d.source.address, port: d.source.port)
-                for t in chosen {
-                    t.model.receive(bytes, from: source, at: d.time)
-                    drain(t)
-                }
-                return !chosen.isEmpty
-            }
-            if !matched { unmatched += 1 }
         }
-        result.records = reading.records
-        result.datagrams = reading.datagrams
-        result.ignored = reading.ignored
-        if unmatched > 0 { result.ignored["no controller"] = unmatched }
-        if result.captureError == nil { result.captureError = reading.error }
+        func advance(to time: Timestamp) {
+            if first == nil { first = time; nextTick = time + tickEvery }
+            if time > last { last = time }
+            while time >= nextTick {
+                for t in targets { t.model.tick(at: nextTick); drain(t) }
+                nextTick = nextTick + tickEvery
+            }
+        }
+        func note(_ list: inout [RecordProblem], _ record: Int, _ time: Timestamp?, _ reason: String) {
+            guard list.count < ReplayResult.maxListed else { return }
+            list.append(RecordProblem(recordNumber: record, time: time.map { ($0 - (first ?? $0)).seconds }, reason: reason))
+        }
+
+        let summary = decoder.run { event in
+            events &+= 1
+            if events & 0xFFFF == 0, let report = progress {
+                report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds))
+            }
+            switch event {
+            case .udp(let d):
+                advance(to: d.time)
+                result.datagrams += 1
+                d.payload.withUnsafeBytes { bytes in
+                    let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port)
+                    observer?(plugin, d)
+                    guard let plugin else { result.ignored["UDP, no protocol", default: 0] += 1; return }
+                    if !deliver(bytes, plugin: plugin, d, udpTargets, drain: drain) { result.ignored["no controller", default: 0] += 1 }
+                }
+            case .tcpOpen(let flow, let connection, let fromClient, let time, _):
+                advance(to: time)
+                if fromClient, streams[connection] == nil {
+                    streams[connection] = StreamRoute(client: flow)
+                    result.tcpConnections += 1
+                }
+            case .tcpData(let data):
+                advance(to: data.time)
+                result.tcpBytes += data.payload.count
+                guard data.fromClient else { return }
+                let route = streams[data.connection] ?? {
+                    let r = StreamRoute(client: data.flow)
+                    streams[data.connection] = r
+                    result.tcpConnections += 1
+                    return r
+                }()
+                data.payload.withUnsafeBytes { bytes in
+                    if !route.decided {
+                        route.decided = true
+                        route.plugin = detector.protocolOf(stream: bytes, serverPort: data.flow.destination.port)
+                        if let plugin = route.plugin {
+                            route.targets = targets.filter {
+                                $0.config.plugin.name == plugin.name && ($0.port == nil || $0.port == Int(data.flow.destination.port))
+                            }
+                        }
+                    }
+                    let source = PacketSource(address: data.flow.source.address, port: data.flow.source.port)
+                    for t in route.targets {
+                        t.model.receive(bytes, from: source, at: data.time)
+                        drain(t)
+                    }
+                    if route.targets.isEmpty {
+                        let what = route.plugin.map { "TCP \($0.displayName) to port \(data.flow.destination.port), no controller" }
+                            ?? "TCP to port \(data.flow.destination.port), no protocol"
+                        if result.unclaimed[what] != nil || result.unclaimed.count < ReplayResult.maxListed {
+                            result.unclaimed[what, default: 0] += bytes.count
+                        }
+                    }
+                }
+            case .tcpClose(let flow, let connection, let time, _):
+                advance(to: time)
+                guard let route = streams[connection] else { return }
+                let source = PacketSource(address: route.client.source.address, port: route.client.source.port)
+                for t in route.targets { t.model.streamEnded(from: source, at: time); drain(t) }
+                if flow == route.client || flow == route.client.reversed { streams[connection] = nil }
+            case .ethernet(let frame):
+                advance(to: frame.time)
+                result.ethernetFrames += 1
+                let bytes = Self.wholeFrame(frame)
+                bytes.withUnsafeBytes { raw in
+                    guard let plugin = detector.protocolOf(ethernetFrame: raw) else {
+                        result.ignored["layer 2, no protocol (EtherType 0x\(String(frame.etherTypeOrLength, radix: 16)))", default: 0] += 1
+                        return
+                    }
+                    let chosen = targets.filter { $0.config.plugin.name == plugin.name }
+                    let source = PacketSource(address: frame.source.description, port: 0)
+                    for t in chosen { t.model.receive(raw, from: source, at: frame.time); drain(t) }
+                    if chosen.isEmpty { result.ignored["\(plugin.displayName), no controller", default: 0] += 1 }
+                }
+            case .notDecoded(_, let reason):
+                result.ignored["not decoded: \(reason)", default: 0] += 1
+            case .malformed(let record, let time, let reason, let offset):
+                advance(to: time)
+                result.ignored["malformed record", default: 0] += 1
+                note(&result.malformedRecords, record, time, "\(reason) (byte \(offset))")
+            case .reassemblyProblem(let record, let time, let detail):
+                advance(to: time)
+                note(&result.reassemblyProblems, record, time, detail)
+            }
+        }
+        result.records = summary.records
+        result.duration = (last - (first ?? last)).seconds
+        if result.captureError == nil, let e = summary.error { result.captureError = "\(e)" }
+        finish(targets, at: last, &result, drain: drain)
+        return result
+    }
+
+    /// Hands a datagram to the controllers of its protocol and port (on a shared port, to those
+    /// listening to its universe); false when none takes it.
+    private func deliver(_ bytes: UnsafeRawBufferPointer, plugin: ProtocolPlugin, _ d: UDPDatagram, _ targets: [Target],
+                         drain: (Target) -> Void) -> Bool {
+        let port = Int(d.destination.port)
+        func listens(_ t: Target) -> Bool { t.config.plugin.name == plugin.name && (t.port == nil || t.port == port) }
+        var matching = 0
+        for t in targets where listens(t) { matching += 1 }
+        guard matching > 0 else { return false }
+        let universe = matching > 1 ? plugin.universeOf(bytes) : nil
+        let source = PacketSource(address: d.source.address, port: d.source.port)
+        for t in targets where listens(t) {
+            if let u = universe, !t.model.universes.contains(u) { continue }
+            t.model.receive(bytes, from: source, at: d.time)
+            drain(t)
+        }
+        return true
+    }
+
+    private func finish(_ targets: [Target], at last: Timestamp, _ result: inout ReplayResult, drain: ((Target) -> Void)? = nil) {
         let start = Date()
         for t in targets {
             t.model.finish(at: last)
-            drain(t)
+            drain?(t)
             _ = t.recorder.finish()
             let counters = t.model.counters
             result.controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason,
@@ -124,69 +301,53 @@ public final class ReplaySession {
                 result.outputErrors.append("\(error)")
             }
         }
-        return result
     }
 
-    struct Reading {
-        var records = 0
-        var datagrams = 0
-        var ignored: [String: Int] = [:]
-        var error: String?
-    }
-
-    /// Reads every UDP datagram of the capture in order; a damaged capture ends with its error
-    /// after everything before it was handed on.
-    private func forEachDatagram(_ body: (UDPDatagram) -> Void) -> Reading {
-        var r = Reading()
-        let reader: CaptureReader
-        do { reader = try CaptureReader(path: options.capturePath) } catch { r.error = "\(error)"; return r }
-        while true {
-            let frame: CapturedFrame?
-            do { frame = try reader.next() } catch { r.error = "\(error)"; return r }
-            guard let f = frame else { return r }
-            r.records += 1
-            switch PacketParser.parse(f) {
-            case .udp(let d):
-                r.datagrams += 1
-                body(d)
-            case .ipFragment:
-                r.ignored["IP fragment", default: 0] += 1
-            case .ethernet:
-                r.ignored["not IP", default: 0] += 1
-            case .other:
-                r.ignored["not UDP", default: 0] += 1
-            case .malformed:
-                r.ignored["malformed frame", default: 0] += 1
-            }
-        }
+    /// The frame as it was on the wire (addresses, tags, type, payload), for layer-2 protocols.
+    static func wholeFrame(_ f: EthernetFrame) -> [UInt8] {
+        var bytes = f.destination.octets + f.source.octets
+        bytes.reserveCapacity(14 + 4 * f.vlanTags.count + f.payload.count)
+        for tag in f.vlanTags { bytes += [0x81, 0x00, UInt8(tag >> 8), UInt8(tag & 0xFF)] }
+        bytes += [UInt8(f.etherTypeOrLength >> 8), UInt8(f.etherTypeOrLength & 0xFF)]
+        bytes += f.payload
+        return bytes
     }
 
     /// Without a config: one gray controller per protocol and destination, a 512-pixel row per
     /// universe from the lowest to the highest seen (at most 4096 rows).
     private func universeView(_ result: inout ReplayResult) throws -> [ControllerConfig] {
-        struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min; var port: UInt16 }
-        var seen: [String: Seen] = [:]
-        var order: [String] = []
-        let reading = forEachDatagram { d in
+        struct Key: Hashable { var protocolName: String; var destination: Endpoint }
+        struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min }
+        var seen: [Key: Seen] = [:]
+        var order: [Key] = []
+        let decoder: CaptureDecoder
+        do { decoder = try CaptureDecoder(path: options.capturePath) } catch { return [] }
+        _ = decoder.run { event in
+            guard case .udp(let d) = event else { return }
             d.payload.withUnsafeBytes { bytes in
-                guard let plugin = registry.detect(bytes), let u = plugin.universeOf(bytes) else { return }
-                let key = "\(plugin.name)-\(d.destination.address)-\(d.destination.port)"
-                var entry = seen[key] ?? Seen(plugin: plugin, port: d.destination.port)
-                if seen[key] == nil { order.append(key) }
+                guard let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port),
+                      let u = plugin.universeOf(bytes) else { return }
+                let key = Key(protocolName: plugin.name, destination: d.destination)
+                var entry: Seen
+                if let known = seen[key] { entry = known } else {
+                    guard seen.count < 64 else { return }
+                    entry = Seen(plugin: plugin)
+                    order.append(key)
+                }
                 entry.low = min(entry.low, u)
                 entry.high = max(entry.high, u)
                 seen[key] = entry
             }
         }
-        result.captureError = reading.error
         return order.compactMap { key in
             guard let s = seen[key], s.low <= s.high else { return nil }
             let rows = min(4096, s.high - s.low + 1)
-            let name = String(key.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
-            return ControllerConfig(name: name, plugin: s.plugin, transport: .udp(host: "0.0.0.0", port: Int(s.port)), multicast: false,
+            let label = "\(key.protocolName)-\(key.destination.address)-\(key.destination.port)"
+            let name = String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+            return ControllerConfig(name: name, plugin: s.plugin, transport: .udp(host: "0.0.0.0", port: Int(key.destination.port)), multicast: false,
                                     interface: nil, width: 512, height: rows, pixel: .gray, order: .natural(.gray),
                                     mapping: MappingSettings(startUniverse: s.low, channelsPerUniverse: 512),
-                                    frame: FrameSettings(), options: [:], line: nil, file: options.capturePath, path: key)
+                                    frame: FrameSettings(), options: [:], line: nil, file: options.capturePath, path: label)
         }
     }
 }

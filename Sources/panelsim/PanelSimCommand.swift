@@ -112,3 +112,27 @@ final class SignalStopper: @unchecked Sendable {
         }
     }
 }
+
+/// A one-line progress display on stderr, rewritten in place and at most a few times a second;
+/// silent when stderr is not a terminal or in CI.
+final class ProgressLine {
+    private let label: String
+    private let enabled = isTerminal()
+    private var lastShown = Date.distantPast
+    private var shown = false
+    init(label: String) { self.label = label }
+
+    func show(_ text: String) {
+        guard enabled, Date().timeIntervalSince(lastShown) >= 0.25 else { return }
+        lastShown = Date()
+        shown = true
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(text)".utf8))
+    }
+
+    /// Erases the line (before the final summary is printed).
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+}

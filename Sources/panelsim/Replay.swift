@@ -21,15 +21,25 @@ struct Replay: AsyncParsableCommand {
     var out: String
     @Option(help: "Write a JSON summary here.")
     var json: String?
+    @Flag(help: "Decode and diagnose without writing PNGs (frames.jsonl and the reports are still written).")
+    var noPng = false
+    @Option(help: ArgumentHelp("Decode a port's traffic as a protocol, whatever its content: PORT=PROTOCOL, udp:PORT=… or tcp:PORT=… ('none' ignores the port). Repeatable.",
+                               valueName: "port=protocol"))
+    var decodeAs: [String] = []
 
     func run() async throws {
         let sessionConfig = try config.map { try SessionConfig.load(path: $0) }
-        let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig))
+        let overrides = try decodeAs.map { try ProtocolDetector.parseOverride($0, registry: .standard) }
+        let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig,
+                                                           writePNG: !noPng, overrides: overrides))
         let stats = TrafficStats()
         session.observer = { plugin, datagram in stats.observe(plugin, datagram) }
+        let progress = ProgressLine(label: "replay")
+        session.progress = { p in progress.show("\(p.events) packets, \(String(format: "%.1f", p.captureSeconds)) s of capture") }
         let result: ReplayResult
         do {
             result = try session.run()
+            progress.clear()
         } catch let e as ConfigError {
             throw e
         } catch let e as OutputError {
@@ -37,7 +47,9 @@ struct Replay: AsyncParsableCommand {
         } catch {
             throw RunError(message: "\(error)")
         }
-        var lines = ["\(capture): \(result.records) records, \(result.datagrams) UDP datagrams"]
+        var lines = ["\(capture): \(result.records) records over \(String(format: "%.1f", result.duration)) s, \(result.datagrams) UDP datagrams"
+                     + (result.tcpConnections > 0 ? ", \(result.tcpConnections) TCP connections (\(result.tcpBytes) bytes)" : "")
+                     + (result.ethernetFrames > 0 ? ", \(result.ethernetFrames) layer-2 frames" : "")]
         for (reason, n) in result.ignored.sorted(by: { $0.key < $1.key }) { lines.append("  ignored \(n): \(reason)") }
         for c in result.controllers {
             lines.append("\(c.name): \(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn → \(out)/\(c.name)/")

@@ -32,6 +32,8 @@ public struct E131ReceiverSettings: Sendable {
 public final class E131Receiver: DeviceModel {
     public static let sourceTimeout = Timestamp(nanoseconds: 2_500_000_000)
     public static let maxSourcesPerUniverse = 16
+    /// Alternate start codes already reported as a finding (once each).
+    private var startCodesReported: Set<UInt8> = []
     static let startCodeEvents = (0...255).map { "start-code-\(Text.hexByte(UInt8($0)))-not-level-data" }
     /// Sync addresses tracked at most.
     public static let maxSyncAddresses = 64
@@ -224,6 +226,16 @@ public final class E131Receiver: DeviceModel {
         }
         if d.startCode != 0 {
             records.counters.count(E131Receiver.startCodeEvents[Int(d.startCode)])
+            if !startCodesReported.contains(d.startCode) {
+                startCodesReported.insert(d.startCode)
+                if d.startCode == 0xDD {
+                    records.find("per-address-priority", universe: Int(d.universe), at: now,
+                                 "universe \(d.universe) receives per-address priority (start code 0xDD) from \(address); only the packet priority is applied")
+                } else {
+                    records.find("start-code", universe: Int(d.universe), at: now,
+                                 "universe \(d.universe) receives start code \(Text.hexByte(d.startCode)) from \(address) (not level data, so the panel ignores it)")
+                }
+            }
             return
         }
         if u.sources[i].priority != d.priority {

@@ -87,8 +87,10 @@ public struct DeviceFinding: Sendable, Codable, Equatable {
 public protocol DeviceModel: AnyObject {
     /// The controller's name (folder under the record directory).
     var name: String { get }
-    /// Feed one datagram received at `time`.
+    /// Feed one datagram received at `time` (for a stream carrier: the next bytes of `source`'s stream).
     func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp)
+    /// A stream source (TCP connection, serial link) ended (default: nothing to do).
+    func streamEnded(from source: PacketSource, at time: Timestamp)
     /// Let time pass: timeouts (torn frames, lost sources, sync loss) are checked here.
     func tick(at time: Timestamp)
     /// The session ends: a pending incomplete frame is emitted torn.
@@ -116,6 +118,7 @@ public protocol DeviceModel: AnyObject {
 }
 
 extension DeviceModel {
+    public func streamEnded(from source: PacketSource, at time: Timestamp) {}
     public var universesGeneration: Int { 0 }
     public var reportedPortCount: Int { 0 }
 }

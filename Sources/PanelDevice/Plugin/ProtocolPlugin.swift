@@ -109,4 +109,27 @@ public struct ProtocolPlugin: Sendable {
     public let summarize: @Sendable (UnsafeRawBufferPointer) throws(WireError) -> PacketSummary
     /// Whether the transport should join multicast groups the model names.
     public let usesMulticast: Bool
+    /// How the protocol's bytes travel; serve and replay route traffic to the plugin by it.
+    public let carrier: Carrier
+
+    public init(name: String, displayName: String, defaultPort: UInt16, defaultStartUniverse: Int, universeRange: ClosedRange<Int>,
+                options: [String: String], detect: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool,
+                universeOf: @escaping @Sendable (UnsafeRawBufferPointer) -> Int?,
+                makeDevice: @escaping @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel,
+                makeSender: @escaping @Sendable (SenderSettings) -> FrameSender,
+                summarize: @escaping @Sendable (UnsafeRawBufferPointer) throws(WireError) -> PacketSummary,
+                usesMulticast: Bool, carrier: Carrier = .udp) {
+        self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
+        self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
+        self.detect = detect; self.universeOf = universeOf; self.makeDevice = makeDevice; self.makeSender = makeSender
+        self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
+    }
+}
+
+/// How a protocol's bytes travel, and so what a model's `receive` is given: one datagram
+/// (`udp`), the next bytes of a connection's stream in order (`tcp`, `serial`: the model
+/// frames them per source), or one whole Ethernet frame from its destination address
+/// (`ethernet`).
+public enum Carrier: String, Sendable {
+    case udp, tcp, serial, ethernet
 }
