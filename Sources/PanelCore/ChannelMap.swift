@@ -61,6 +61,9 @@ public struct ChannelMap: Sendable {
     public let universeCount: Int
     /// Canvas byte offset of every pixel, in chain order.
     private let chainToCanvasOffset: [Int32]
+    /// Per universe: its pixels lie one after the other in the canvas in wire order, so its
+    /// data is one block copy (rows layout, no horizontal flip, natural component order).
+    private let contiguous: [Bool]
 
     /// Builds the map; throws when the panel or mapping cannot work.
     /// `allowedUniverses` is checked before any table is built, so an impossible panel costs nothing.
@@ -92,6 +95,15 @@ public struct ChannelMap: Sendable {
             offsets[chain] = Int32((y * width + x) * bpp)
         }
         chainToCanvasOffset = offsets
+        let natural = self.order.wireToCanvas == Array(0..<bpp)
+        let perUniverse = pixelsPerUniverse
+        contiguous = (0..<universeCount).map { u in
+            guard natural else { return false }
+            let first = u * perUniverse
+            let end = min(pixels, first + perUniverse)
+            for chain in first..<end where offsets[chain] != offsets[first] + Int32((chain - first) * bpp) { return false }
+            return true
+        }
     }
 
     /// The universes this map covers, in order.
@@ -152,6 +164,14 @@ public struct ChannelMap: Sendable {
         let bpp = format.bytesPerPixel
         let firstChain = u * pixelsPerUniverse
         let count = min(data.count, channelCount(universe: u + settings.startUniverse))
+        if contiguous[u] {
+            let start = Int(chainToCanvasOffset[firstChain])
+            canvas.bytes.withUnsafeMutableBytes { out in
+                guard count > 0, start + count <= out.count, let dst = out.baseAddress, let src = data.baseAddress else { return }
+                (dst + start).copyMemory(from: src, byteCount: count)
+            }
+            return
+        }
         let wire = order.wireToCanvas
         chainToCanvasOffset.withUnsafeBufferPointer { offsets in
             canvas.bytes.withUnsafeMutableBufferPointer { out in

@@ -61,12 +61,15 @@ public enum ReplayHTMLReport {
 
     /// Up to `contactFrames` frames spread over the recording, as inline thumbnails.
     static func contactSheet(directory: String) -> String {
-        let lines = (FileText.read(directory + "/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
-        let written = lines.filter { $0["file"]?.stringValue != nil }
-        guard !written.isEmpty else { return "<p>No frames.</p>\n" }
+        // Only the sampled lines are parsed: a long replay has hundreds of thousands.
+        let text = FileText.read(directory + "/frames.jsonl") ?? ""
+        let written = text.utf8.split(separator: UInt8(ascii: "\n")).filter { contains($0, Array("\"file\":\"".utf8)) }
+        guard !written.isEmpty else {
+            return text.isEmpty ? "<p>No frames.</p>\n" : "<p>No images were written (--no-png).</p>\n"
+        }
         let step = max(1, (written.count + contactFrames - 1) / contactFrames)
         var out = "<div class=\"sheet\">"
-        for frame in stride(from: 0, to: written.count, by: step).map({ written[$0] }) {
+        for frame in stride(from: 0, to: written.count, by: step).compactMap({ JSONValue.parse(String(decoding: written[$0], as: UTF8.self)) }) {
             guard let file = frame["file"]?.stringValue, let canvas = try? PNGFile.read(path: directory + "/" + file) else { continue }
             let scale = max(1, max(canvas.width, canvas.height) / thumbnailSide)
             let thumb = canvas.resized(width: max(1, canvas.width / scale), height: max(1, canvas.height / scale))
@@ -77,6 +80,15 @@ public enum ReplayHTMLReport {
             out += "<figcaption>#\(frame["index"]?.intValue ?? 0) · \(String(format: "%.3f", time)) s\(torn ? " · torn" : "")</figcaption></figure>"
         }
         return out + "</div>\n"
+    }
+
+    static func contains<S: Sequence<UInt8>>(_ haystack: S, _ needle: [UInt8]) -> Bool {
+        var matched = 0
+        for b in haystack {
+            matched = b == needle[matched] ? matched + 1 : (b == needle[0] ? 1 : 0)
+            if matched == needle.count { return true }
+        }
+        return false
     }
 
     /// Inline SVG: interval (ms) over capture time, one line per stream (at most 12).

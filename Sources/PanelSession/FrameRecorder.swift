@@ -50,6 +50,9 @@ public final class FrameRecorder: @unchecked Sendable {
     private let queue: DispatchQueue
     private let lock = NSLock()
     private var pending = 0
+    /// Jobs waiting for the queue, and whether a drain of them is scheduled (under `lock`).
+    private var jobs: [() -> Void] = []
+    private var drainScheduled = false
     private var jsonl: FileHandle?
     private var lastWritten: Canvas?
     private var stoppedReason: String?
@@ -91,7 +94,7 @@ public final class FrameRecorder: @unchecked Sendable {
         lock.unlock()
         let base = FrameRecorder.line(for: event, time: time, extras: extras)
         if skipBacklog {
-            queue.async { [self] in
+            enqueue { [self] in
                 var line = base()
                 line["file"] = .null
                 line["skipped"] = .string("backlog")
@@ -103,7 +106,7 @@ public final class FrameRecorder: @unchecked Sendable {
             return
         }
         let canvas = event.canvas
-        queue.async { [self] in
+        enqueue { [self] in
             var line = base()
             defer { lock.lock(); pending -= 1; lock.unlock() }
             lastFrameIndex = event.index
@@ -136,6 +139,28 @@ public final class FrameRecorder: @unchecked Sendable {
                 }
             }
             append(line)
+        }
+    }
+
+    /// Runs `job` on the recorder's queue after the jobs before it. Jobs queued while the queue is
+    /// busy run in one batch, so a fast replay does not wake the writer thread once per frame.
+    private func enqueue(_ job: @escaping () -> Void) {
+        lock.lock()
+        jobs.append(job)
+        let schedule = !drainScheduled
+        drainScheduled = true
+        lock.unlock()
+        guard schedule else { return }
+        queue.async { [self] in
+            while true {
+                lock.lock()
+                let batch = jobs
+                jobs.removeAll(keepingCapacity: true)
+                if batch.isEmpty { drainScheduled = false }
+                lock.unlock()
+                if batch.isEmpty { return }
+                for j in batch { j() }
+            }
         }
     }
 

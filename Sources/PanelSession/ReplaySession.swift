@@ -135,7 +135,9 @@ public final class ReplaySession {
         let decoder: CaptureDecoder
         do { decoder = try CaptureDecoder(path: options.capturePath) } catch {
             result.captureError = "\(error)"
-            finish(targets, at: .zero, &result)
+            let (controllers, errors) = finish(targets, at: .zero)
+            result.controllers = controllers
+            result.outputErrors += errors
             return result
         }
 
@@ -261,7 +263,9 @@ public final class ReplaySession {
         result.records = summary.records
         result.duration = (last - (first ?? last)).seconds
         if result.captureError == nil, let e = summary.error { result.captureError = "\(e)" }
-        finish(targets, at: last, &result, drain: drain)
+        let (controllers, errors) = finish(targets, at: last, drain: drain)
+        result.controllers = controllers
+        result.outputErrors += errors
         return result
     }
 
@@ -284,23 +288,28 @@ public final class ReplaySession {
         return true
     }
 
-    private func finish(_ targets: [Target], at last: Timestamp, _ result: inout ReplayResult, drain: ((Target) -> Void)? = nil) {
+    /// Ends every model, waits for its recorder and writes recording.json; returns the results
+    /// and what could not be written.
+    private func finish(_ targets: [Target], at last: Timestamp, drain: ((Target) -> Void)? = nil) -> ([ControllerResult], [String]) {
+        var controllers: [ControllerResult] = []
+        var errors: [String] = []
         let start = Date()
         for t in targets {
             t.model.finish(at: last)
             drain?(t)
             _ = t.recorder.finish()
             let counters = t.model.counters
-            result.controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason,
+            controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason,
                                                        findings: t.model.findings, malformed: t.model.malformedPackets))
-            if let stop = t.recorder.stopReason { result.outputErrors.append("\(t.config.name): \(stop)") }
+            if let stop = t.recorder.stopReason { errors.append("\(t.config.name): \(stop)") }
             let doc = RecordingDocument.make(controller: t.config, counters: counters, findings: t.model.findings,
                                              malformed: t.model.malformedPackets, recorder: t.recorder, golden: nil,
                                              kernelDrops: nil, start: start, stop: Date())
             do { try FileText.write(doc.pretty, to: options.outputDirectory + "/" + t.config.name + "/recording.json") } catch {
-                result.outputErrors.append("\(error)")
+                errors.append("\(error)")
             }
         }
+        return (controllers, errors)
     }
 
     /// The frame as it was on the wire (addresses, tags, type, payload), for layer-2 protocols.

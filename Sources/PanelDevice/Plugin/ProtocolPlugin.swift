@@ -89,7 +89,7 @@ public struct PacketSummary: Sendable, Equatable {
 
 /// Everything PanelSim knows about one protocol; serve, send, replay, check and stress
 /// find protocols only through these values.
-public struct ProtocolPlugin: Sendable {
+public final class ProtocolPlugin: Sendable {
     /// Config name: "artnet", "sacn", …
     public let name: String
     public let displayName: String
