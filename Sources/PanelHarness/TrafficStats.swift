@@ -42,6 +42,7 @@ public final class TrafficStats {
         public var intervals = Histogram<UInt64>(highestTrackableValue: TrafficStats.maxInterval, numberOfSignificantValueDigits: .two)
         public var largestGap = Timestamp.zero
         public var largestGapAt = Timestamp.zero
+        public var firstSequence: UInt8?
         public var lastSequence: UInt8?
         public var sequenceGaps = 0
         public var missing = 0
@@ -129,7 +130,8 @@ public final class TrafficStats {
             case .gap(let n): s.sequenceGaps += 1; s.missing += n; s.largestLoss = max(s.largestLoss, n); s.lastSequence = seq
             case .duplicate: s.duplicates += 1
             case .outOfOrder: s.reorders += 1
-            case .first, .next: s.lastSequence = seq
+            case .first: s.firstSequence = seq; s.lastSequence = seq
+            case .next: s.lastSequence = seq
             case .disabled: break
             }
         }
@@ -155,7 +157,8 @@ public final class TrafficStats {
                 "rate": .double(rate),
                 "interval-ms": .object(["p50": ms(50), "p90": ms(90), "p99": ms(99), "max": .double(Double(s.intervals.maxRecorded) / 1000)]),
                 "largest-gap-ms": .double(Double(s.largestGap.nanoseconds) / 1e6),
-                "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "largest-loss": .int(s.largestLoss), "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
+                "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "largest-loss": .int(s.largestLoss),
+                                     "first": s.firstSequence.map { .int(Int($0)) } ?? .null, "last": s.lastSequence.map { .int(Int($0)) } ?? .null, "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
                 "priorities": .array(s.priorities.sorted().map { .int(Int($0)) }),
             ]
             if let id = s.senderID { o["cid"] = .string(id) }
