@@ -81,32 +81,31 @@ public final class TrafficStats {
     public func observe(_ plugin: ProtocolPlugin?, _ d: UDPDatagram) {
         if firstTime == nil { firstTime = d.time }
         guard let plugin = plugin else { unknownDatagrams += 1; return }
-        let result: Result<PacketSummary, WireError> = d.payload.withUnsafeBytes { b in
-            do throws(WireError) { return .success(try plugin.summarize(b)) } catch { return .failure(error) }
-        }
-        let summary: PacketSummary
-        switch result {
-        case .success(let s): summary = s
-        case .failure(let error):
-            malformed["\(plugin.name): \(error.reason.rawValue)", default: 0] += 1
-            if malformedPackets.count < TrafficStats.maxMalformedListed {
-                malformedPackets.append(Malformed(recordNumber: d.recordNumber, time: d.time, protocolName: plugin.name, source: d.source,
-                                                  reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+        d.payload.withUnsafeBytes { b in
+            do throws(WireError) {
+                var summary = try plugin.summarize(b, false)
+                for v in summary.violations { violations[v, default: 0] += 1 }
+                guard summary.kind == .data, let universe = summary.universe else { return }
+                let key = StreamKey(protocolName: plugin.name, source: d.source, universe: universe)
+                let i: Int
+                if let known = index[key] { i = known } else {
+                    guard streamList.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return }
+                    i = streamList.count
+                    index[key] = i
+                    streamKeys.append(key)
+                    streamList.append(Stream(first: d.time, last: d.time))
+                    // Identity (sACN CID and source name) is read once per stream: it costs text.
+                    summary = try plugin.summarize(b, true)
+                }
+                update(&streamList[i], summary, at: d.time)
+            } catch {
+                malformed["\(plugin.name): \(error.reason.rawValue)", default: 0] += 1
+                if malformedPackets.count < TrafficStats.maxMalformedListed {
+                    malformedPackets.append(Malformed(recordNumber: d.recordNumber, time: d.time, protocolName: plugin.name, source: d.source,
+                                                      reason: error.reason.rawValue, offset: error.offset, detail: error.detail))
+                }
             }
-            return
         }
-        for v in summary.violations { violations[v, default: 0] += 1 }
-        guard summary.kind == .data, let universe = summary.universe else { return }
-        let key = StreamKey(protocolName: plugin.name, source: d.source, universe: universe)
-        let i: Int
-        if let known = index[key] { i = known } else {
-            guard streamList.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return }
-            i = streamList.count
-            index[key] = i
-            streamKeys.append(key)
-            streamList.append(Stream(first: d.time, last: d.time))
-        }
-        update(&streamList[i], summary, at: d.time)
     }
 
     private func update(_ s: inout Stream, _ summary: PacketSummary, at time: Timestamp) {

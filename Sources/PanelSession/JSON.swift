@@ -51,6 +51,19 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     static func formatDouble(_ d: Double) -> String {
+        // Fast path without Foundation formatting: whole millionths, trailing zeros trimmed.
+        if abs(d) < 1e12 {
+            let micro = Int64((abs(d) * 1e6).rounded())
+            var text = (d < 0 && micro != 0 ? "-" : "") + String(micro / 1_000_000)
+            var fraction = micro % 1_000_000
+            if fraction != 0 {
+                var digits = 6
+                while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+                let f = String(fraction)
+                text += "." + String(repeating: "0", count: digits - f.utf8.count) + f
+            }
+            return text
+        }
         var s = String(format: "%.6f", d)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
@@ -59,6 +72,11 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     static func escape(_ s: String, into out: inout String) {
         out += "\""
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -175,21 +175,18 @@ public final class ReplaySession {
             list.append(RecordProblem(recordNumber: record, time: time.map { ($0 - (first ?? $0)).seconds }, reason: reason))
         }
 
-        let summary = decoder.run { event in
-            events &+= 1
-            if events & 0xFFFF == 0, let report = progress {
-                report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds))
+        func handleDatagram(_ d: UDPDatagram, _ plugin: ProtocolPlugin?) {
+            advance(to: d.time)
+            result.datagrams += 1
+            guard let plugin else { result.ignored["UDP, no protocol", default: 0] += 1; return }
+            d.payload.withUnsafeBytes { bytes in
+                if !deliver(bytes, plugin: plugin, d, udpTargets, drain: drain) { result.ignored["no controller", default: 0] += 1 }
             }
+        }
+        func handle(_ event: CaptureEvent) {
             switch event {
-            case .udp(let d):
-                advance(to: d.time)
-                result.datagrams += 1
-                d.payload.withUnsafeBytes { bytes in
-                    let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port)
-                    observer?(plugin, d)
-                    guard let plugin else { result.ignored["UDP, no protocol", default: 0] += 1; return }
-                    if !deliver(bytes, plugin: plugin, d, udpTargets, drain: drain) { result.ignored["no controller", default: 0] += 1 }
-                }
+            case .udp:
+                break  // datagrams arrive as CapturePipeline items, already classified
             case .tcpOpen(let flow, let connection, let fromClient, let time, _):
                 advance(to: time)
                 if fromClient, streams[connection] == nil {
@@ -258,6 +255,29 @@ public final class ReplaySession {
             case .reassemblyProblem(let record, let time, let detail):
                 advance(to: time)
                 note(&result.reassemblyProblems, record, time, detail)
+            }
+        }
+        // The statistics observer runs with detection on the reading thread.
+        let classify: (UDPDatagram) -> ProtocolPlugin? = { [detector, observer] d in
+            let plugin = d.payload.withUnsafeBytes {
+                detector.protocolOf(datagram: $0, sourcePort: d.source.port, destinationPort: d.destination.port)
+            }
+            observer?(plugin, d)
+            return plugin
+        }
+        let summary = CapturePipeline().run(decoder, classify: classify) { batch in
+            for item in batch.items {
+                events &+= 1
+                if events & 0xFFFF == 0, let report = progress {
+                    report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds))
+                }
+                switch item {
+                case .datagram(var d, let plugin, let range):
+                    d.payload = batch.bytes[range]
+                    handleDatagram(d, plugin)
+                case .other(let event):
+                    handle(event)
+                }
             }
         }
         result.records = summary.records

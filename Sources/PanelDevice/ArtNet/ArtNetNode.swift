@@ -273,6 +273,7 @@ public final class ArtNetNode: DeviceModel {
 
     private func expireSources(port pi: Int, at now: Timestamp) {
         let before = ports[pi].sources.count
+        guard ports[pi].sources.contains(where: { now - $0.lastSeen > ArtNetNode.sourceTimeout }) else { return }
         ports[pi].sources.removeAll { now - $0.lastSeen > ArtNetNode.sourceTimeout }
         if ports[pi].sources.count < before {
             sourcesChanged(port: pi, at: now)

@@ -59,7 +59,7 @@ extension ProtocolPlugin {
                                                             nodeAddress: s.localAddress, bindIndexBase: s.portBase))
         },
         makeSender: { ArtNetSender(settings: $0) },
-        summarize: { (b: UnsafeRawBufferPointer) throws(WireError) -> PacketSummary in
+        summarize: { (b: UnsafeRawBufferPointer, identify: Bool) throws(WireError) -> PacketSummary in
             switch try ArtNetDecoder.decode(b) {
             case .dmx(let d):
                 return PacketSummary(kind: .data, universe: Int(d.portAddress), sequence: d.sequence == 0 ? nil : d.sequence,
@@ -67,7 +67,7 @@ extension ProtocolPlugin {
             case .nzs(let d): return PacketSummary(kind: .other, universe: Int(d.portAddress), violations: d.violations.ruleIDs.map(\.rawValue))
             case .sync(let s): return PacketSummary(kind: .sync, violations: s.violations.ruleIDs.map(\.rawValue))
             case .poll(let p): return PacketSummary(kind: .poll, violations: p.violations.ruleIDs.map(\.rawValue))
-            case .pollReply(let r): return PacketSummary(kind: .reply, senderName: r.shortName, violations: r.violations.ruleIDs.map(\.rawValue))
+            case .pollReply(let r): return PacketSummary(kind: .reply, senderName: identify ? r.shortName : nil, violations: r.violations.ruleIDs.map(\.rawValue))
             case .address, .unsupported: return PacketSummary(kind: .other)
             }
         },

@@ -77,16 +77,16 @@ extension ProtocolPlugin {
             return E131Receiver(settings: E131ReceiverSettings(name: s.name, map: s.map, frame: s.frame, mergeEqualPriority: merge, strict: s.strict))
         },
         makeSender: { E131Sender(settings: $0) },
-        summarize: { (b: UnsafeRawBufferPointer) throws(WireError) -> PacketSummary in
+        summarize: { (b: UnsafeRawBufferPointer, identify: Bool) throws(WireError) -> PacketSummary in
             switch try E131Decoder.decode(b) {
             case .data(let d):
                 return PacketSummary(kind: d.startCode == 0 && !d.options.contains(.preview) ? .data : .other, universe: Int(d.universe),
-                                     sequence: d.sequence, sequenceRule: .e131, priority: d.priority, senderID: d.cid.description,
-                                     senderName: d.sourceName, violations: d.violations.ruleIDs.map(\.rawValue))
+                                     sequence: d.sequence, sequenceRule: .e131, priority: d.priority, senderID: identify ? d.cid.description : nil,
+                                     senderName: identify ? d.sourceName : nil, violations: d.violations.ruleIDs.map(\.rawValue))
             case .sync(let s):
-                return PacketSummary(kind: .sync, senderID: s.cid.description, violations: s.violations.ruleIDs.map(\.rawValue))
+                return PacketSummary(kind: .sync, senderID: identify ? s.cid.description : nil, violations: s.violations.ruleIDs.map(\.rawValue))
             case .discovery(let d):
-                return PacketSummary(kind: .discovery, senderID: d.cid.description, senderName: d.sourceName, violations: d.violations.ruleIDs.map(\.rawValue))
+                return PacketSummary(kind: .discovery, senderID: identify ? d.cid.description : nil, senderName: identify ? d.sourceName : nil, violations: d.violations.ruleIDs.map(\.rawValue))
             }
         },
         usesMulticast: true)

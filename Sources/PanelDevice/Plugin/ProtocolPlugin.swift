@@ -106,7 +106,9 @@ public final class ProtocolPlugin: Sendable {
     public let makeDevice: @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel
     public let makeSender: @Sendable (SenderSettings) -> FrameSender
     /// Reads a packet's stream facts; throws the decoder's rejection for a malformed packet.
-    public let summarize: @Sendable (UnsafeRawBufferPointer) throws(WireError) -> PacketSummary
+    /// The flag asks for the sender's identity and name too (costlier: text is built), which a
+    /// caller needs only for the first packet of a stream.
+    public let summarize: @Sendable (UnsafeRawBufferPointer, _ identify: Bool) throws(WireError) -> PacketSummary
     /// Whether the transport should join multicast groups the model names.
     public let usesMulticast: Bool
     /// How the protocol's bytes travel; serve and replay route traffic to the plugin by it.
@@ -117,7 +119,7 @@ public final class ProtocolPlugin: Sendable {
                 universeOf: @escaping @Sendable (UnsafeRawBufferPointer) -> Int?,
                 makeDevice: @escaping @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel,
                 makeSender: @escaping @Sendable (SenderSettings) -> FrameSender,
-                summarize: @escaping @Sendable (UnsafeRawBufferPointer) throws(WireError) -> PacketSummary,
+                summarize: @escaping @Sendable (UnsafeRawBufferPointer, Bool) throws(WireError) -> PacketSummary,
                 usesMulticast: Bool, carrier: Carrier = .udp) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options

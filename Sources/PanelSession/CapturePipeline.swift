@@ -1,0 +1,103 @@
+import Foundation
+import PanelCapture
+import PanelDevice
+
+/// Reads a capture on a thread of its own and hands its events over in batches, so that
+/// decoding, protocol detection and statistics (one core) overlap with the device models
+/// (another core). Order is kept. Memory is bounded: at most `depth` batches of at most
+/// `batchSize` events and `batchBytes` payload bytes are in flight.
+final class CapturePipeline {
+    /// One capture event as the consumer sees it.
+    enum Item {
+        /// A UDP datagram and the protocol detected in it; its payload is `bytes[payload]` of
+        /// the batch (the datagram's own `payload` is left empty).
+        case datagram(UDPDatagram, plugin: ProtocolPlugin?, payload: Range<Int>)
+        /// Any other event (rare next to datagrams: kept as the decoder gave it).
+        case other(CaptureEvent)
+    }
+
+    final class Batch {
+        var bytes: [UInt8] = []
+        var items: [Item] = []
+        init(capacity: Int, bytes: Int) {
+            items.reserveCapacity(capacity)
+            self.bytes.reserveCapacity(bytes)
+        }
+    }
+
+    let batchSize = 2048
+    let batchBytes = 2 << 20
+    let depth = 4
+
+    private let condition = NSCondition()
+    private var ready: [Batch] = []
+    private var spare: [Batch] = []
+    private var finished: CaptureReadSummary?
+
+    /// Runs `decoder` on a new thread; `classify` runs there for each datagram (with its
+    /// payload), `consume` on the calling thread for each batch, in order.
+    func run(_ decoder: CaptureDecoder, classify: @escaping (UDPDatagram) -> ProtocolPlugin?,
+             consume: (Batch) -> Void) -> CaptureReadSummary {
+        let producer = Thread { [self] in
+            var batch = takeSpare()
+            let summary = decoder.run { event in
+                if case .udp(var d) = event {
+                    let plugin = classify(d)
+                    let start = batch.bytes.count
+                    batch.bytes.append(contentsOf: d.payload)
+                    d.payload = []
+                    batch.items.append(.datagram(d, plugin: plugin, payload: start..<batch.bytes.count))
+                } else {
+                    batch.items.append(.other(event))
+                }
+                if batch.items.count >= batchSize || batch.bytes.count >= batchBytes {
+                    hand(batch)
+                    batch = takeSpare()
+                }
+            }
+            if !batch.items.isEmpty { hand(batch) }
+            condition.lock()
+            finished = summary
+            condition.broadcast()
+            condition.unlock()
+        }
+        producer.name = "panelsim.capture-reader"
+        producer.start()
+        while true {
+            condition.lock()
+            while ready.isEmpty && finished == nil { condition.wait() }
+            if ready.isEmpty, let summary = finished {
+                condition.unlock()
+                return summary
+            }
+            let batch = ready.removeFirst()
+            condition.unlock()
+            consume(batch)
+            batch.items.removeAll(keepingCapacity: true)
+            batch.bytes.removeAll(keepingCapacity: true)
+            condition.lock()
+            spare.append(batch)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// A batch to fill: a recycled one, or a new one while fewer than `depth` exist; waits for
+    /// the consumer otherwise.
+    private var created = 0
+    private func takeSpare() -> Batch {
+        condition.lock()
+        defer { condition.unlock() }
+        while spare.isEmpty && created >= depth { condition.wait() }
+        if let b = spare.popLast() { return b }
+        created += 1
+        return Batch(capacity: batchSize, bytes: batchBytes)
+    }
+
+    private func hand(_ batch: Batch) {
+        condition.lock()
+        ready.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
