@@ -17,9 +17,11 @@ public struct LiveReplayOptions: Sendable {
     public var bindHost: String
     /// Send layer-2 frames raw on this interface; nil skips them.
     public var interface: String?
+    /// Capture timing (with a speed factor), top speed or a fixed packet rate.
     public var pace: LivePace
     /// How many times the capture is sent (at least 1).
     public var passes: Int
+    /// The part of the capture sent.
     public var window: LiveWindow
     /// UDP sockets opened, one per captured source endpoint; further sources share them.
     public var maxUDPSockets: Int
@@ -103,6 +105,7 @@ public final class LiveReplaySession: @unchecked Sendable {
     /// (`CaptureError` for a file) when it cannot start; refused sends are counted instead.
     public func run() async throws -> LiveReplayResult {
         guard options.passes >= 1 else { throw TransportError("live replay", "passes must be at least 1") }
+        if let p = options.port, !(1...65535).contains(p) { throw TransportError("destination port \(p)", "not 1...65535") }
         guard (try? SocketAddress(ipAddress: options.host, port: 0)) != nil else {
             throw TransportError("destination \(options.host)", "not a numeric IPv4 or IPv6 address")
         }
@@ -155,7 +158,7 @@ public final class LiveReplaySession: @unchecked Sendable {
         let production = try await produced.get()
         result.skipped.merge(production.skipped, uniquingKeysWith: +)
         result.passes = production.passes
-        result.captureError = production.captureError.map { "\($0)" }
+        result.captureError = plan.captureError.map { "\($0)" }
         result.datagramsReceived = try await loop.submit { replies.datagrams }.get()
         return result
     }
@@ -163,23 +166,19 @@ public final class LiveReplaySession: @unchecked Sendable {
     private struct Production: Sendable {
         var skipped: [String: Int] = [:]
         var passes = 0
-        var captureError: CaptureError?
     }
 
     /// Reads the source once per pass on the thread pool and queues each item with its due
     /// offset; blocks while the queue is full.
     private func produce(plan: LivePlan, schedule: LiveSchedule, queue: LiveQueue) throws -> Production {
         var production = Production()
-        guard let origin = plan.firstRecord else {
-            production.captureError = try source { _ in }.error
-            return production
-        }
+        guard let origin = plan.firstRecord else { return production }
         for pass in 0..<options.passes {
             if isStopped { break }
             production.passes = pass + 1
             var classifier = LiveClassifier(sendsFrames: options.interface != nil, copiesPayloads: true)
             var packetIndex = 0
-            let summary = try source { event in
+            _ = try source { event in
                 if isStopped { return }
                 switch classifier.step(event) {
                 case .send(let time, let action):
@@ -196,7 +195,6 @@ public final class LiveReplaySession: @unchecked Sendable {
                     break
                 }
             }
-            if pass == 0 { production.captureError = summary.error }
         }
         return production
     }

@@ -216,12 +216,14 @@ struct LivePlan: Sendable {
     var packets = 0
     /// Captured UDP source endpoints in order of first use.
     var udpSources: [Endpoint] = []
+    /// Set when the capture ended in damage (each pass sends what came before).
+    var captureError: CaptureError?
 
     static func scan(_ source: CaptureEventSource, sendsFrames: Bool, window: LiveWindow) throws -> LivePlan {
         var plan = LivePlan()
         var classifier = LiveClassifier(sendsFrames: sendsFrames, copiesPayloads: false)
         var seen = Set<Endpoint>()
-        _ = try source { event in
+        plan.captureError = try source { event in
             let step = classifier.step(event)
             if plan.firstRecord == nil { plan.firstRecord = step.time }
             guard case .send(let time, let action) = step, let origin = plan.firstRecord,
@@ -230,7 +232,7 @@ struct LivePlan: Sendable {
             plan.lastTime = max(plan.lastTime ?? time, time)
             if action.isPacket { plan.packets += 1 }
             if case .datagram(let src, _, _) = action, seen.insert(src).inserted { plan.udpSources.append(src) }
-        }
+        }.error
         return plan
     }
 }

@@ -72,6 +72,31 @@ final class LiveReplayTests: XCTestCase {
         XCTAssertGreaterThan(result.elapsed, 0.2, "19 frame intervals of 25 ms at speed 2 take about 0.24 s")
     }
 
+    func testADamagedCaptureSendsWhatCameBeforeTheDamage() async throws {
+        let received = NIOLockedValueBox(0)
+        let receiver = try await UDPEndpoint.bind(group: try XCTUnwrap(group), options: UDPOptions(host: "127.0.0.1", port: 0),
+                                                  onDatagram: { _, _ in received.withLockedValue { $0 += 1 } })
+        let path = dir + "/cut.pcap"
+        let writer = try PcapWriter(path: path)
+        for k in 0..<3 {
+            try writer.writeUDP(time: .milliseconds(Int64(k)), source: Endpoint(address: "10.0.0.1", port: 1000),
+                                destination: Endpoint(address: "10.0.0.2", port: 6454), payload: [UInt8](repeating: UInt8(k), count: 100))
+        }
+        try writer.close()
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: try handle.seekToEnd() - 50)
+        try handle.close()
+
+        let result = try await LiveReplaySession(options: LiveReplayOptions(host: "127.0.0.1", port: receiver.localPort, passes: 2),
+                                                 source: LiveReplaySession.fileSource(path: path)).run()
+        try await eventually { received.withLockedValue { $0 } >= 4 }
+        await receiver.close()
+        XCTAssertEqual(result.datagrams, 4, "two records per pass came before the damage")
+        XCTAssertEqual(result.passes, 2)
+        XCTAssertEqual(received.withLockedValue { $0 }, 4)
+        XCTAssertNotNil(result.captureError)
+    }
+
     func testStopEndsAWaitingRunAtOnce() async throws {
         let events: [CaptureEvent] = [Self.datagram(at: 0, port: 9), Self.datagram(at: 60_000, port: 9)]
         let session = LiveReplaySession(options: LiveReplayOptions(host: "127.0.0.1", port: 9),
