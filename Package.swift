@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "PanelImage", dependencies: ["PanelCore", "CPNG", "CPNGShim"]),
         .target(name: "PanelCapture", dependencies: ["PanelCore", "CPCAP"]),
         .target(name: "PanelNet", dependencies: [
-            "PanelCore",
+            "PanelCore", "CPCAP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -41,6 +41,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "PanelHarness", dependencies: [
             "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelImage", "PanelSession",
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "PanelSessionTests", dependencies: ["PanelSession", "PanelWire", "PanelDevice", "PanelImage", "PanelCapture"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "PanelSession", "PanelImage", "PanelWire", "PanelDevice", "PanelCore", "PanelHarness", "PanelCapture",
+            "PanelNet", "CPCAP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -232,7 +232,7 @@ public final class SendSession: @unchecked Sendable {
             k += 1
             session.result.frames = k
             if let fps = session.options.fps {
-                let next = start + .nanoseconds(Int64(Double(k) / fps * 1e9))
+                let next = DriftFreePacing.deadline(anchor: start, offset: DriftFreePacing.offset(index: k, rate: fps))
                 loop.scheduleTask(deadline: next) { self.step() }
             } else {
                 waitWritable()

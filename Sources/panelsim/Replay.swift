@@ -17,8 +17,8 @@ struct Replay: AsyncParsableCommand {
     var capture: String
     @Option(help: "YAML config of the controllers to replay into.")
     var config: String?
-    @Option(help: "Record frames under this folder (the layout of serve --record).")
-    var out: String
+    @Option(help: "Record frames under this folder (the layout of serve --record); needed unless --live.")
+    var out: String?
     @Option(help: "Write a JSON summary here.")
     var json: String?
     @Flag(help: "Decode and diagnose without writing PNGs (frames.jsonl and the reports are still written).")
@@ -26,8 +26,28 @@ struct Replay: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Decode a port's traffic as a protocol, whatever its content: PORT=PROTOCOL, udp:PORT=… or tcp:PORT=… ('none' ignores the port). Repeatable.",
                                valueName: "port=protocol"))
     var decodeAs: [String] = []
+    @Flag(help: "Resend the capture's payloads from sockets with its timing (to --to) instead of recording frames.")
+    var live = false
+    @Option(help: "Live: send everything to HOST, at PORT if given, else at each datagram's or connection's captured port.")
+    var to: String?
+    @Option(help: "Live: speed factor of the capture's timing (default 1).")
+    var speed: Double?
+    @Flag(help: "Live: send without waiting.")
+    var topspeed = false
+    @Option(help: "Live: packets per second, ignoring the capture's timing.")
+    var pps: Double?
+    @Option(help: "Live: send the capture this many times, each pass after the previous one's span (default 1).")
+    var loop: Int?
+    @Option(help: "Live: send from this many seconds after the capture's first record.")
+    var start: Double?
+    @Option(help: "Live: send up to this many seconds after the capture's first record.")
+    var stop: Double?
+    @Option(help: "Live: send layer-2 frames raw on this interface (without it they are skipped).")
+    var interface: String?
 
     func run() async throws {
+        if live { try await runLive(); return }
+        guard let out else { throw ValidationError("give --out DIR (or --live --to HOST)") }
         let sessionConfig = try config.map { try SessionConfig.load(path: $0) }
         let overrides = try decodeAs.map { try ProtocolDetector.parseOverride($0, registry: .standard) }
         let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig,
