@@ -164,7 +164,7 @@ public final class TrafficStats {
             if let n = s.senderName { o["name"] = .string(n) }
             list.append(.object(o))
             if s.missing > 0 {
-                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.missing) packets lost in \(s.sequenceGaps) \(s.sequenceGaps == 1 ? "gap" : "gaps") (largest: \(s.largestLoss) in a row)")
+                findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.missing) \(s.missing == 1 ? "packet" : "packets") lost in \(s.sequenceGaps) \(s.sequenceGaps == 1 ? "gap" : "gaps") (largest: \(s.largestLoss) in a row)")
             }
             if s.reorders > 0 || s.duplicates > 0 {
                 findings.append("\(key.protocolName) universe \(key.universe) from \(key.source): \(s.reorders) out of order, \(s.duplicates) duplicated")

@@ -46,7 +46,7 @@ final class ReplayReportTests: XCTestCase {
         if case .double(let p50)? = stream["interval-ms"]?["p50"] { XCTAssertEqual(p50, 10, accuracy: 0.2) } else { XCTFail("no p50") }
         if case .double(let gap)? = stream["largest-gap-ms"] { XCTAssertEqual(gap, 500, accuracy: 0.01) } else { XCTFail("no gap") }
         let findings = report["findings"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        XCTAssertTrue(findings.contains { $0.contains("1 packets lost in 1 gaps") }, "\(findings)")
+        XCTAssertTrue(findings.contains { $0.contains("1 packet lost in 1 gap (largest: 1 in a row)") }, "\(findings)")
         XCTAssertTrue(findings.contains { $0.contains("1 out of order, 1 duplicated") }, "\(findings)")
         XCTAssertTrue(findings.contains { $0.contains("silent for 0.5 s") }, "\(findings)")
     }
