@@ -123,3 +123,32 @@ def test_serve_pcap_replays_to_the_same_frames(panelsim, tmp_path):
     for a, b in zip(served.written(), replayed.written()):
         assert a["universes"] == b["universes"]
         assert harness.read_png(served.folder / a["file"]) == harness.read_png(replayed.folder / b["file"]), a["file"]
+
+
+def test_live_replay_into_serve_reproduces_the_frames(panelsim, tmp_path):
+    size = "170x6"
+    capture = tmp_path / "sent.pcap"
+    harness.run_panelsim(["send", "--protocol", "artnet", "--to", "10.9.9.9", "--pattern", "counter", "--size", size,
+                          "--frames", "30", "--fps", "40", "--sync", "--pcap", str(capture)])
+    # Offline: what the capture shows.
+    config = tmp_path / "replay.yaml"
+    config.write_text("controllers:\n  - name: artnet\n    protocol: artnet\n    transport: { udp: 127.0.0.1:0 }\n"
+                      "    panel: { width: 170, height: 6, pixel: rgb }\n")
+    offline = tmp_path / "offline"
+    harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(offline)])
+    expected = harness.read_recording(offline, "artnet")
+    assert len(expected.written()) == 30
+    # Live: the same capture into serve, with its timing.
+    work = tmp_path / "serve"
+    with harness.Serve(["--protocol", "artnet", "--listen", "127.0.0.1:0", "--size", size], work) as serve:
+        r = harness.run_panelsim(["replay", str(capture), "--live", "--to", f"127.0.0.1:{serve.port('artnet')}",
+                                  "--json", str(tmp_path / "live.json")])
+        time.sleep(0.3)
+        assert serve.stop() == 0, serve.diagnostics()
+    live = json.loads((tmp_path / "live.json").read_text())
+    assert live["datagrams"] == 30 * 7, live  # 6 universes and an ArtSync per frame
+    served = harness.read_recording(work / "record", "artnet")
+    assert len(served.written()) == len(expected.written()), r.stderr
+    for a, b in zip(expected.written(), served.written()):
+        assert harness.read_png(offline / "artnet" / a["file"]) == harness.read_png(served.folder / b["file"]), a["file"]
+        assert b["sync"] == a["sync"], (a, b)
