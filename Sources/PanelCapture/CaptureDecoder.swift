@@ -110,41 +110,33 @@ public final class CaptureDecoder {
         var summary = CaptureReadSummary()
         summary.linkTypes = reader.interfaceLinkTypes
         var state = DecodeState()
-        // One buffer for every record: a payload view that the callback keeps makes the next
-        // record copy on write, so the view stays valid.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(2048)
         var lastTime = Timestamp.zero
-        while true {
-            let header: CaptureReader.RecordHeader?
-            do {
-                header = try reader.nextRecord(into: &bytes)
-            } catch {
-                summary.error = error
-                break
+        do {
+            try reader.forEachRecord { header, bytes in
+                summary.records += 1
+                lastTime = header.time
+                if header.time >= state.fragments.nextExpiry {
+                    report(state.fragments.expire(now: header.time), time: header.time, body)
+                }
+                let frame = CapturedFrame(recordNumber: header.recordNumber, time: header.time, linkType: header.linkType,
+                                          originalLength: header.originalLength, bytes: bytes)
+                switch PacketParser.parse(frame, cache: state.addresses) {
+                case .udp(let datagram):
+                    body(.udp(datagram))
+                case .tcp(let segment):
+                    state.tcp.add(segment, emit: body)
+                case .ethernet(let ethernet):
+                    body(.ethernet(ethernet))
+                case .ipFragment(let fragment):
+                    reassemble(fragment, &state, &summary, body)
+                case .other(let reason):
+                    body(.notDecoded(recordNumber: header.recordNumber, reason: reason))
+                case .malformed(let reason, let offset):
+                    body(.malformed(recordNumber: header.recordNumber, time: header.time, reason: reason, offset: offset))
+                }
             }
-            guard let header else { break }
-            summary.records += 1
-            lastTime = header.time
-            if header.time >= state.fragments.nextExpiry {
-                report(state.fragments.expire(now: header.time), time: header.time, body)
-            }
-            let frame = CapturedFrame(recordNumber: header.recordNumber, time: header.time, linkType: header.linkType,
-                                      originalLength: header.originalLength, bytes: bytes)
-            switch PacketParser.parse(frame, cache: state.addresses) {
-            case .udp(let datagram):
-                body(.udp(datagram))
-            case .tcp(let segment):
-                state.tcp.add(segment, emit: body)
-            case .ethernet(let ethernet):
-                body(.ethernet(ethernet))
-            case .ipFragment(let fragment):
-                reassemble(fragment, &state, &summary, body)
-            case .other(let reason):
-                body(.notDecoded(recordNumber: header.recordNumber, reason: reason))
-            case .malformed(let reason, let offset):
-                body(.malformed(recordNumber: header.recordNumber, time: header.time, reason: reason, offset: offset))
-            }
+        } catch {
+            summary.error = error
         }
         report(state.fragments.finish(), time: lastTime, body)
         state.tcp.finish(time: lastTime, recordNumber: summary.records, emit: body)

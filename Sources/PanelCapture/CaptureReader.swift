@@ -7,7 +7,8 @@ public struct CapturedFrame: Sendable {
     public var recordNumber: Int
     /// Capture time, nanoseconds since the Unix epoch.
     public var time: Timestamp
-    /// The DLT link type libpcap reports for the file (see `LinkLayer`).
+    /// The DLT link type of the record's interface (see `LinkLayer`): the file's, except in
+    /// a pcapng file whose interfaces have different link types.
     public var linkType: Int32
     /// Bytes present in the file for this record (`bytes.count`).
     public var capturedLength: Int
@@ -135,27 +136,73 @@ public final class CaptureReader {
             }
         }
         guard let handle else { return nil }
+        switch Self.read(handle, into: &bytes) {
+        case .record(let time, let originalLength):
+            recordsRead = recordNumber
+            return RecordHeader(recordNumber: recordNumber, time: time, linkType: linkType, originalLength: originalLength)
+        case .end:
+            finished = true
+            return nil
+        case .failed(let message):
+            throw fail(recordNumber, message)
+        }
+    }
+
+    /// Reads every remaining record into one reused buffer and calls `body` with its header
+    /// and bytes; a slice of them that `body` keeps stays valid (the next record then copies
+    /// on write). Throws at damage, after `body` saw every record before it. The libpcap
+    /// loop keeps its state in locals: the per-record cost is libpcap's and the copy.
+    func forEachRecord(_ body: (RecordHeader, [UInt8]) -> Void) throws(CaptureError) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2048)
+        guard blockReader == nil else {
+            while let header = try nextRecord(into: &bytes) { body(header, bytes) }
+            return
+        }
+        if let stickyError { throw stickyError }
+        guard !finished, let handle else { return }
+        let linkType = self.linkType
+        var recordNumber = recordsRead
+        defer { recordsRead = recordNumber }
+        while true {
+            switch Self.read(handle, into: &bytes) {
+            case .record(let time, let originalLength):
+                recordNumber += 1
+                body(RecordHeader(recordNumber: recordNumber, time: time, linkType: linkType,
+                                  originalLength: originalLength), bytes)
+            case .end:
+                finished = true
+                return
+            case .failed(let message):
+                throw fail(recordNumber + 1, message)
+            }
+        }
+    }
+
+    private enum ReadResult {
+        case record(time: Timestamp, originalLength: Int)
+        case end
+        case failed(String)
+    }
+
+    /// One `pcap_next_ex`, the record's bytes copied into `bytes`.
+    private static func read(_ handle: OpaquePointer, into bytes: inout [UInt8]) -> ReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let status = pcap_next_ex(handle, &header, &data)
         switch status {
         case 1:
-            guard let header, let data else {
-                throw fail(recordNumber, "libpcap returned a record without header or data")
-            }
+            guard let header, let data else { return .failed("libpcap returned a record without header or data") }
             let captured = Int(header.pointee.caplen)
             let original = Int(header.pointee.len)
             bytes.removeAll(keepingCapacity: true)
             bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: captured))
-            recordsRead = recordNumber
-            return RecordHeader(recordNumber: recordNumber, time: Self.timestamp(header.pointee.ts),
-                                linkType: linkType, originalLength: max(original, captured))
+            return .record(time: timestamp(header.pointee.ts), originalLength: max(original, captured))
         case PCAP_ERROR_BREAK:  // -2: end of file
-            finished = true
-            return nil
+            return .end
         default:
             let message = pcap_geterr(handle).map { String(cString: $0) } ?? ""
-            throw fail(recordNumber, message.isEmpty ? "pcap_next_ex failed (\(status))" : message)
+            return .failed(message.isEmpty ? "pcap_next_ex failed (\(status))" : message)
         }
     }
 

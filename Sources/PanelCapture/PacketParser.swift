@@ -150,26 +150,28 @@ private struct Reader {
 
     func ethernet() -> ParsedPacket {
         guard has(0, 14) else { return short("Ethernet header", need: 14, at: 0) }
-        guard let destination = MACAddress(octets: bytes[0..<6]),
-              let source = MACAddress(octets: bytes[6..<12]) else {
-            return .malformed(reason: "Ethernet addresses unreadable", offset: 0)
-        }
         var type = u16(12)
         var offset = 14
-        var tags: [UInt16] = []
+        var tagCount = 0
         while PacketParser.isVLANTag(type) {
-            guard tags.count < PacketParser.maxVLANTags else {
+            guard tagCount < PacketParser.maxVLANTags else {
                 return .other(reason: "more than \(PacketParser.maxVLANTags) VLAN tags")
             }
             guard has(offset, 4) else { return short("802.1Q tag", need: 4, at: offset) }
-            tags.append(u16(offset))
             type = u16(offset + 2)
             offset += 4
+            tagCount += 1
         }
         switch type {
         case PacketParser.etherTypeIPv4: return ipv4(at: offset)
         case PacketParser.etherTypeIPv6: return ipv6(at: offset)
         default:
+            // Addresses and tags are only built for the frames that hand them on.
+            guard let destination = MACAddress(octets: bytes[0..<6]),
+                  let source = MACAddress(octets: bytes[6..<12]) else {
+                return .malformed(reason: "Ethernet addresses unreadable", offset: 0)
+            }
+            let tags = (0..<tagCount).map { u16(14 + 4 * $0) }
             return .ethernet(EthernetFrame(recordNumber: recordNumber, time: time,
                                            destination: destination, source: source,
                                            vlanTags: tags, etherTypeOrLength: type,
