@@ -7,13 +7,16 @@ import PanelCore
 /// oldest is given up to make room), each at most `maxDatagramBytes` of payload, and a
 /// datagram not complete within `timeout` of capture time after its first fragment is
 /// given up. Overlapping fragments keep the bytes that arrived first; each fragment that
-/// overlaps is counted.
+/// overlaps is counted. A fragment of one of the last `maxRemembered` datagrams completed
+/// (within `timeout`) that lies inside it is a duplicate (a mirror port often sends every
+/// packet twice): it is counted as overlapping, not taken for the start of a new datagram.
 struct IPReassembler {
     static let maxDatagrams = 256
     static let maxDatagramBytes = 65_535
     static let timeout: Int64 = 30_000_000_000
     /// Record numbers kept per datagram to name in a problem; more are only counted.
     static let maxNamedRecords = 16
+    static let maxRemembered = 256
 
     struct Key: Hashable {
         var ipVersion: Int
@@ -55,6 +58,10 @@ struct IPReassembler {
     private(set) var nextExpiry = Timestamp(nanoseconds: .max)
     /// Fragments that overlapped bytes already received (duplicates included).
     private(set) var overlappingFragments = 0
+    /// Recently completed datagrams: when, and their payload length.
+    private var completed: [Key: (time: Timestamp, total: Int)] = [:]
+    /// Keys of `completed`, oldest first.
+    private var completedOrder: [Key] = []
 
     /// Adds a fragment. Returns the datagram if this fragment completed it, and the
     /// datagrams given up on the way (evicted, or a fragment that cannot belong).
@@ -72,6 +79,9 @@ struct IPReassembler {
         var entry: Pending
         if let existing = pending[key] {
             entry = existing
+        } else if let done = completed[key], end <= done.total, !Self.isLate(fragment.time, after: done.time) {
+            overlappingFragments += 1  // a duplicate of a datagram already delivered
+            return (nil, [])
         } else {
             if pending.count >= Self.maxDatagrams, let oldest = order.first {
                 givenUp.append(giveUp(oldest, because: "evicted: more than \(Self.maxDatagrams) datagrams in flight"))
@@ -92,11 +102,27 @@ struct IPReassembler {
             pending[key] = nil
             order.removeAll { $0 == key }
             recomputeExpiry()
+            remember(key, time: fragment.time, total: total)
             entry.bytes.removeLast(entry.bytes.count - total)  // bytes past a last fragment's end
             return (Completed(key: key, payload: entry.bytes), givenUp)
         }
         pending[key] = entry
         return (nil, givenUp)
+    }
+
+    /// True when `time` is more than `timeout` after `start`.
+    private static func isLate(_ time: Timestamp, after start: Timestamp) -> Bool {
+        let (age, overflow) = time.nanoseconds.subtractingReportingOverflow(start.nanoseconds)
+        return overflow || age > timeout
+    }
+
+    private mutating func remember(_ key: Key, time: Timestamp, total: Int) {
+        if completed.updateValue((time, total), forKey: key) == nil {
+            completedOrder.append(key)
+            if completedOrder.count > Self.maxRemembered {
+                completed[completedOrder.removeFirst()] = nil
+            }
+        }
     }
 
     /// Gives up every datagram whose first fragment is more than `timeout` before `now`.
@@ -105,8 +131,7 @@ struct IPReassembler {
         var givenUp: [GivenUp] = []
         for key in order {
             guard let entry = pending[key] else { continue }
-            let (age, overflow) = now.nanoseconds.subtractingReportingOverflow(entry.firstTime.nanoseconds)
-            if overflow || age > Self.timeout {
+            if Self.isLate(now, after: entry.firstTime) {
                 givenUp.append(giveUp(key, because: "incomplete \(Self.timeout / 1_000_000_000) s after its first fragment"))
             }
         }

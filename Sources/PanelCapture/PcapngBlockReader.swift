@@ -34,7 +34,7 @@ final class PcapngBlockReader {
     private let file: UnsafeMutablePointer<FILE>
     private var bigEndian = false
     private var interfaces: [Interface] = []
-    /// The block being read, reused from block to block.
+    /// The block being read (its first bytes; the buffer keeps the largest size seen).
     private var block: [UInt8] = []
     /// Byte offset of the next block in the file.
     private var offset = 0
@@ -87,34 +87,26 @@ final class PcapngBlockReader {
     func nextRecord(into bytes: inout [UInt8], recordNumber: Int) throws(CaptureError) -> CaptureReader.RecordHeader? {
         while true {
             let blockStart = offset
-            var head = [UInt8](repeating: 0, count: 8)
-            let got = head.withUnsafeMutableBytes { fread($0.baseAddress, 1, 8, file) }
+            let got = fill(0..<8)
             if got == 0, feof(file) != 0 { return nil }
             guard got == 8 else { throw damage(recordNumber, blockStart, "file ends inside a block header") }
-            let type = u32(head, 0)  // the SHB type reads the same in both byte orders
+            let type = u32(block, 0)  // the SHB type reads the same in both byte orders
+            var headLength = 8
             if type == Self.sectionHeaderType {
-                var magic = [UInt8](repeating: 0, count: 4)
-                let read = magic.withUnsafeMutableBytes { fread($0.baseAddress, 1, 4, file) }
-                guard read == 4 else { throw damage(recordNumber, blockStart, "file ends inside a section header") }
-                guard setByteOrder(u32(magic, 0)) else {
+                guard fill(8..<12) == 4 else { throw damage(recordNumber, blockStart, "file ends inside a section header") }
+                guard setByteOrder(u32(block, 8)) else {
                     throw damage(recordNumber, blockStart, "section header has no valid byte-order magic")
                 }
-                head += magic
+                headLength = 12
             }
-            let length = Int(u32(head, 4))
+            let length = Int(u32(block, 4))
             guard length >= 12, length % 4 == 0, length <= Self.maxBlockLength else {
                 throw damage(recordNumber, blockStart, "block length \(length) is not a multiple of 4 between 12 and \(Self.maxBlockLength)")
             }
-            // Read the rest of the block after what was already read.
-            let rest = length - head.count
-            guard rest >= 4 else { throw damage(recordNumber, blockStart, "block length \(length) is too short for its type") }
-            block.removeAll(keepingCapacity: true)
-            block.append(contentsOf: head)
-            block.append(contentsOf: repeatElement(0, count: rest))
-            let readRest = block.withUnsafeMutableBytes { buffer in
-                fread(buffer.baseAddress.map { $0 + head.count }, 1, rest, file)
+            guard length - headLength >= 4 else {
+                throw damage(recordNumber, blockStart, "block length \(length) is too short for its type")
             }
-            guard readRest == rest else {
+            guard fill(headLength..<length) == length - headLength else {
                 throw damage(recordNumber, blockStart, "file ends inside a block of \(length) bytes")
             }
             guard Int(u32(block, length - 4)) == length else {
@@ -203,6 +195,17 @@ final class PcapngBlockReader {
     }
 
     // MARK: helpers
+
+    /// Reads `range.count` bytes of the file into `block[range]` (growing `block`, which
+    /// never exceeds `maxBlockLength`); returns how many were read.
+    private func fill(_ range: Range<Int>) -> Int {
+        if block.count < range.upperBound {
+            block += [UInt8](repeating: 0, count: range.upperBound - block.count)
+        }
+        return block.withUnsafeMutableBytes { buffer in
+            fread(buffer.baseAddress.map { $0 + range.lowerBound }, 1, range.count, file)
+        }
+    }
 
     /// Timestamp units of an interface to nanoseconds since 1970, saturating.
     static func nanoseconds(_ units: UInt64, _ interface: Interface) -> Timestamp {

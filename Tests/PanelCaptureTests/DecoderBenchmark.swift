@@ -4,9 +4,10 @@ import PanelCapture
 
 /// Not a test: times `CaptureDecoder.run` over a large capture. Runs only with
 /// PANELSIM_BENCH=1 (and PANELSIM_BENCH_CAPTURE=FILE, default /tmp/bench/artnet-1m.pcap);
-/// meaningful only in a release build:
+/// meaningful only in a release build (other files of this target use `@testable`, hence
+/// `-enable-testing`):
 ///
-///     swift build -c release --build-tests --scratch-path /tmp/capbench
+///     swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path /tmp/capbench
 ///     PANELSIM_BENCH=1 swift test -c release --skip-build --scratch-path /tmp/capbench \
 ///         --disable-swift-testing --filter DecoderBenchmark
 final class DecoderBenchmark: XCTestCase {

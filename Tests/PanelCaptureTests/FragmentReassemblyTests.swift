@@ -37,6 +37,7 @@ final class FragmentReassemblyTests: XCTestCase {
             (0, plain),
             (0, fragment(2400..<3008)),                          // duplicate
             (1, fragment(1000..<2400, bytes: overlapping)),      // completes it; 200 bytes overlap
+            (2, fragment(0..<1200)),                             // a duplicate after completion
         ])
         let (events, summary) = try decodeAll(path)
         XCTAssertEqual(events.map(\.line), [
@@ -49,8 +50,8 @@ final class FragmentReassemblyTests: XCTestCase {
         XCTAssertEqual(datagram.udpLength, 3008)
         XCTAssertNil(datagram.lengthNote)
         XCTAssertEqual(summary.reassembledDatagrams, 1)
-        XCTAssertEqual(summary.overlappingFragments, 2)
-        XCTAssertEqual(summary.records, 5)
+        XCTAssertEqual(summary.overlappingFragments, 3)
+        XCTAssertEqual(summary.records, 6)
         XCTAssertNil(summary.error)
     }
 
