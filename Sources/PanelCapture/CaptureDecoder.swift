@@ -71,7 +71,8 @@ public enum CaptureEvent: Sendable {
 public struct CaptureReadSummary: Sendable {
     /// Records read (good ones; the damaged record is not counted).
     public var records = 0
-    /// Link types of the capture's interfaces, in order of first use.
+    /// Link types of the capture's interfaces, each once, in the order the file describes
+    /// them (one for pcap); a pcapng file may mix several.
     public var linkTypes: [Int32] = []
     /// Set when the capture ended in damage; everything before it was handed on.
     public var error: CaptureError?
