@@ -71,10 +71,16 @@ public enum CaptureEvent: Sendable {
 public struct CaptureReadSummary: Sendable {
     /// Records read (good ones; the damaged record is not counted).
     public var records = 0
-    /// Link types of the capture's interfaces, in order of first use.
+    /// Link types of the capture's interfaces, each once, in the order the file describes
+    /// them (one for pcap); a pcapng file may mix several.
     public var linkTypes: [Int32] = []
     /// Set when the capture ended in damage; everything before it was handed on.
     public var error: CaptureError?
+    /// IP datagrams put back together from fragments.
+    public var reassembledDatagrams = 0
+    /// IP fragments that overlapped bytes already received (duplicates included); the bytes
+    /// that arrived first were kept.
+    public var overlappingFragments = 0
     public init() {}
 }
 
@@ -83,6 +89,9 @@ public struct CaptureReadSummary: Sendable {
 ///
 /// Memory is bounded whatever the capture claims: reassembly keeps a bounded number of
 /// datagrams and connections in flight, and gives up with `.reassemblyProblem` past the limits.
+/// IP fragments: at most 256 datagrams in flight, each at most 65,535 bytes, given up 30 s
+/// (capture time) after their first fragment. TCP: per direction at most 1 MiB in 256
+/// out-of-order segments, 64 MiB over all, 1024 connections.
 public final class CaptureDecoder {
     public let path: String
 
@@ -96,26 +105,82 @@ public final class CaptureDecoder {
 
     /// Reads to the end (or the first damage), calling `body` for each event. Never throws: a
     /// damaged capture sets `error` in the summary after every earlier event was delivered.
+    /// At the end (or the damage) fragments still pending are given up and open TCP directions
+    /// end with `.captureEnded`.
     public func run(_ body: (CaptureEvent) -> Void) -> CaptureReadSummary {
         var summary = CaptureReadSummary()
-        summary.linkTypes = [reader.linkType]
-        while true {
-            let frame: CapturedFrame?
-            do { frame = try reader.next() } catch { summary.error = error; return summary }
-            guard let f = frame else { return summary }
-            summary.records += 1
-            switch PacketParser.parse(f) {
-            case .udp(let d):
-                body(.udp(d))
-            case .ethernet(let e):
-                body(.ethernet(e))
-            case .ipFragment(let fragment):
-                body(.notDecoded(recordNumber: fragment.recordNumber, reason: "IP fragment"))
-            case .other(let reason):
-                body(.notDecoded(recordNumber: f.recordNumber, reason: reason))
-            case .malformed(let reason, let offset):
-                body(.malformed(recordNumber: f.recordNumber, time: f.time, reason: reason, offset: offset))
+        summary.linkTypes = reader.interfaceLinkTypes
+        var state = DecodeState()
+        var lastTime = Timestamp.zero
+        do {
+            try reader.forEachRecord { header, bytes in
+                summary.records += 1
+                lastTime = header.time
+                if header.time >= state.fragments.nextExpiry {
+                    report(state.fragments.expire(now: header.time), time: header.time, body)
+                }
+                let frame = CapturedFrame(recordNumber: header.recordNumber, time: header.time, linkType: header.linkType,
+                                          originalLength: header.originalLength, bytes: bytes)
+                switch PacketParser.parse(frame, cache: state.addresses) {
+                case .udp(let datagram):
+                    body(.udp(datagram))
+                case .tcp(let segment):
+                    state.tcp.add(segment, emit: body)
+                case .ethernet(let ethernet):
+                    body(.ethernet(ethernet))
+                case .ipFragment(let fragment):
+                    reassemble(fragment, &state, &summary, body)
+                case .other(let reason):
+                    body(.notDecoded(recordNumber: header.recordNumber, reason: reason))
+                case .malformed(let reason, let offset):
+                    body(.malformed(recordNumber: header.recordNumber, time: header.time, reason: reason, offset: offset))
+                }
             }
+        } catch {
+            summary.error = error
+        }
+        report(state.fragments.finish(), time: lastTime, body)
+        state.tcp.finish(time: lastTime, recordNumber: summary.records, emit: body)
+        summary.overlappingFragments = state.fragments.overlappingFragments
+        return summary
+    }
+
+    /// What one `run` keeps between records.
+    private struct DecodeState {
+        var fragments = IPReassembler()
+        var tcp = TCPReassembler()
+        let addresses = AddressTextCache()
+    }
+
+    private func reassemble(_ fragment: IPFragment, _ state: inout DecodeState, _ summary: inout CaptureReadSummary,
+                            _ body: (CaptureEvent) -> Void) {
+        let (completed, givenUp) = state.fragments.add(fragment)
+        report(givenUp, time: fragment.time, body)
+        guard let completed else { return }
+        summary.reassembledDatagrams += 1
+        let parsed = PacketParser.parseIPPayload(protocolNumber: completed.key.protocolNumber, payload: completed.payload[...],
+                                                 sourceAddress: completed.key.source,
+                                                 destinationAddress: completed.key.destination,
+                                                 ipVersion: completed.key.ipVersion,
+                                                 recordNumber: fragment.recordNumber, time: fragment.time)
+        switch parsed {
+        case .udp(let datagram):
+            body(.udp(datagram))
+        case .tcp(let segment):
+            state.tcp.add(segment, emit: body)
+        case .other(let reason):
+            body(.notDecoded(recordNumber: fragment.recordNumber, reason: "reassembled: " + reason))
+        case .malformed(let reason, let offset):
+            body(.malformed(recordNumber: fragment.recordNumber, time: fragment.time,
+                            reason: "reassembled datagram: " + reason, offset: offset))
+        case .ethernet, .ipFragment:
+            break  // parseIPPayload returns neither
+        }
+    }
+
+    private func report(_ givenUp: [IPReassembler.GivenUp], time: Timestamp, _ body: (CaptureEvent) -> Void) {
+        for problem in givenUp {
+            body(.reassemblyProblem(recordNumber: problem.firstRecord, time: time, detail: problem.detail))
         }
     }
 }

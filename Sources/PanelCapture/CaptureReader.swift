@@ -7,7 +7,8 @@ public struct CapturedFrame: Sendable {
     public var recordNumber: Int
     /// Capture time, nanoseconds since the Unix epoch.
     public var time: Timestamp
-    /// The DLT link type libpcap reports for the file (see `LinkLayer`).
+    /// The DLT link type of the record's interface (see `LinkLayer`): the file's, except in
+    /// a pcapng file whose interfaces have different link types.
     public var linkType: Int32
     /// Bytes present in the file for this record (`bytes.count`).
     public var capturedLength: Int
@@ -30,13 +31,17 @@ public struct CapturedFrame: Sendable {
     public var isTruncated: Bool { capturedLength < originalLength }
 }
 
-/// Reads pcap and pcapng files through libpcap with nanosecond timestamps.
+/// Reads pcap and pcapng files with nanosecond timestamps, through libpcap.
 ///
-/// libpcap gives a pcapng file one link type, that of its first interface. A pcapng
-/// file whose interfaces have different link types reads up to the first block of an
-/// interface with another type; `next()` then throws (libpcap: "an interface has a type
-/// N different from the type of the first interface"). Interfaces of the same link type
-/// read fine, but libpcap does not say which interface a record came from.
+/// Why there is a second reader: libpcap gives a pcapng file one link type, that of its
+/// first interface, and refuses the first block of an interface with another link type
+/// ("an interface has a type N different from the type of the first interface"). A
+/// capture taken on "any" interface, or merged from several, has such interfaces. So
+/// before opening a pcapng file, its block headers are walked for the interface
+/// descriptions; when their link types differ, the file is read by `PcapngBlockReader`, a
+/// small strictly bounds-checked reader of its own, and each record carries the link type
+/// of its interface. Everything else (pcap, and pcapng with one link type) goes through
+/// libpcap. The walk reads only block headers, but over the whole file.
 ///
 /// Not thread-safe: use one reader from one thread at a time.
 public final class CaptureReader {
@@ -44,12 +49,16 @@ public final class CaptureReader {
     public let path: String
     /// The DLT link type of the file (of its first interface for pcapng).
     public let linkType: Int32
+    /// The link types of all the file's interfaces, each once, in the order they are
+    /// described (one for pcap). Records carry their own in `CapturedFrame.linkType`.
+    public let interfaceLinkTypes: [Int32]
     /// The file's snapshot length.
     public let snapshotLength: Int
     /// Records returned so far.
     public private(set) var recordsRead: Int = 0
 
     private var handle: OpaquePointer?
+    private var blockReader: PcapngBlockReader?
     private var finished = false
     private var stickyError: CaptureError?
 
@@ -57,6 +66,14 @@ public final class CaptureReader {
     /// cannot be opened or is not a capture file.
     public init(path: String) throws(CaptureError) {
         self.path = path
+        if let scan = PcapngBlockReader.interfaceLinkTypes(path: path), scan.linkTypes.count > 1,
+           let reader = PcapngBlockReader(path: path) {
+            blockReader = reader
+            linkType = scan.linkTypes[0]
+            interfaceLinkTypes = scan.linkTypes
+            snapshotLength = scan.snapshotLength
+            return
+        }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
             pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), buffer.baseAddress)
@@ -70,6 +87,7 @@ public final class CaptureReader {
         }
         handle = opened
         linkType = pcap_datalink(opened)
+        interfaceLinkTypes = [linkType]
         snapshotLength = Int(pcap_snapshot(opened))
     }
 
@@ -84,32 +102,107 @@ public final class CaptureReader {
     /// throws a `CaptureError` naming its record number; after that every call throws
     /// the same error (the file cannot be resynchronised).
     public func next() throws(CaptureError) -> CapturedFrame? {
+        var bytes: [UInt8] = []
+        guard let header = try nextRecord(into: &bytes) else { return nil }
+        return CapturedFrame(recordNumber: header.recordNumber, time: header.time, linkType: header.linkType,
+                             originalLength: header.originalLength, bytes: bytes)
+    }
+
+    /// What `nextRecord(into:)` says about the record whose bytes it copied.
+    struct RecordHeader {
+        var recordNumber: Int
+        var time: Timestamp
+        var linkType: Int32
+        var originalLength: Int
+    }
+
+    /// The next record's bytes, copied into `bytes` (replacing its contents, reusing its
+    /// storage when nothing else holds it), or nil at the end of the file. Errors as `next()`.
+    func nextRecord(into bytes: inout [UInt8]) throws(CaptureError) -> RecordHeader? {
         if let stickyError { throw stickyError }
-        guard !finished, let handle else { return nil }
+        guard !finished else { return nil }
         let recordNumber = recordsRead + 1
+        if let blockReader {
+            do {
+                guard let header = try blockReader.nextRecord(into: &bytes, recordNumber: recordNumber) else {
+                    finished = true
+                    return nil
+                }
+                recordsRead = recordNumber
+                return header
+            } catch {
+                stickyError = error
+                throw error
+            }
+        }
+        guard let handle else { return nil }
+        switch Self.read(handle, into: &bytes) {
+        case .record(let time, let originalLength):
+            recordsRead = recordNumber
+            return RecordHeader(recordNumber: recordNumber, time: time, linkType: linkType, originalLength: originalLength)
+        case .end:
+            finished = true
+            return nil
+        case .failed(let message):
+            throw fail(recordNumber, message)
+        }
+    }
+
+    /// Reads every remaining record into one reused buffer and calls `body` with its header
+    /// and bytes; a slice of them that `body` keeps stays valid (the next record then copies
+    /// on write). Throws at damage, after `body` saw every record before it. The libpcap
+    /// loop keeps its state in locals: the per-record cost is libpcap's and the copy.
+    func forEachRecord(_ body: (RecordHeader, [UInt8]) -> Void) throws(CaptureError) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2048)
+        guard blockReader == nil else {
+            while let header = try nextRecord(into: &bytes) { body(header, bytes) }
+            return
+        }
+        if let stickyError { throw stickyError }
+        guard !finished, let handle else { return }
+        let linkType = self.linkType
+        var recordNumber = recordsRead
+        defer { recordsRead = recordNumber }
+        while true {
+            switch Self.read(handle, into: &bytes) {
+            case .record(let time, let originalLength):
+                recordNumber += 1
+                body(RecordHeader(recordNumber: recordNumber, time: time, linkType: linkType,
+                                  originalLength: originalLength), bytes)
+            case .end:
+                finished = true
+                return
+            case .failed(let message):
+                throw fail(recordNumber + 1, message)
+            }
+        }
+    }
+
+    private enum ReadResult {
+        case record(time: Timestamp, originalLength: Int)
+        case end
+        case failed(String)
+    }
+
+    /// One `pcap_next_ex`, the record's bytes copied into `bytes`.
+    private static func read(_ handle: OpaquePointer, into bytes: inout [UInt8]) -> ReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let status = pcap_next_ex(handle, &header, &data)
         switch status {
         case 1:
-            guard let header, let data else {
-                throw fail(recordNumber, "libpcap returned a record without header or data")
-            }
+            guard let header, let data else { return .failed("libpcap returned a record without header or data") }
             let captured = Int(header.pointee.caplen)
             let original = Int(header.pointee.len)
-            let bytes = Array(UnsafeBufferPointer(start: data, count: captured))
-            recordsRead = recordNumber
-            return CapturedFrame(recordNumber: recordNumber,
-                                 time: Self.timestamp(header.pointee.ts),
-                                 linkType: linkType,
-                                 originalLength: max(original, captured),
-                                 bytes: bytes)
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: captured))
+            return .record(time: timestamp(header.pointee.ts), originalLength: max(original, captured))
         case PCAP_ERROR_BREAK:  // -2: end of file
-            finished = true
-            return nil
+            return .end
         default:
             let message = pcap_geterr(handle).map { String(cString: $0) } ?? ""
-            throw fail(recordNumber, message.isEmpty ? "pcap_next_ex failed (\(status))" : message)
+            return .failed(message.isEmpty ? "pcap_next_ex failed (\(status))" : message)
         }
     }
 

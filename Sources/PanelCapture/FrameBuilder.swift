@@ -65,13 +65,44 @@ enum FrameBuilder {
         packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
     }
 
-    /// Ethernet II header + payload.
-    static func ethernet(destination: MACAddress, source: MACAddress, etherType: UInt16, payload: [UInt8]) -> [UInt8] {
+    /// Ethernet II header (with 802.1Q tags: one tag as 0x8100; two as 0x88A8 then 0x8100)
+    /// + payload.
+    static func ethernet(destination: MACAddress, source: MACAddress, vlanTags: [UInt16] = [],
+                         etherType: UInt16, payload: [UInt8]) -> [UInt8] {
         var frame = destination.octets + source.octets
-        frame.reserveCapacity(14 + payload.count)
+        frame.reserveCapacity(14 + 4 * vlanTags.count + payload.count)
+        for (index, tag) in vlanTags.enumerated() {
+            append16(&frame, index + 1 < vlanTags.count ? 0x88A8 : 0x8100)
+            append16(&frame, tag)
+        }
         append16(&frame, etherType)
         frame += payload
         return frame
+    }
+
+    /// Linux cooked v1 header: sent by us (4), ARPHRD_ETHER, 6-byte address padded to 8,
+    /// protocol.
+    static func linuxSLL(source: MACAddress, etherType: UInt16) -> [UInt8] {
+        var header: [UInt8] = [0, 4, 0, 1, 0, 6]
+        header += source.octets + [0, 0]
+        append16(&header, etherType)
+        return header
+    }
+
+    /// Linux cooked v2 header: protocol, reserved, interface index 1, ARPHRD_ETHER, sent by
+    /// us (4), address length 6, address padded to 8.
+    static func linuxSLL2(source: MACAddress, etherType: UInt16) -> [UInt8] {
+        var header: [UInt8] = []
+        append16(&header, etherType)
+        header += [0, 0, 0, 0, 0, 1, 0, 1, 4, 6]
+        return header + source.octets + [0, 0]
+    }
+
+    /// BSD loopback address family: AF_INET 2, AF_INET6 24 (the BSD value Wireshark
+    /// reads everywhere); NULL in little-endian (the writing host's order), LOOP in network order.
+    static func loopbackFamily(isIPv6: Bool, networkOrder: Bool) -> [UInt8] {
+        let family: UInt8 = isIPv6 ? 24 : 2
+        return networkOrder ? [0, 0, 0, family] : [family, 0, 0, 0]
     }
 
     /// A locally administered MAC for an IP address: multicast and broadcast addresses get

@@ -1,6 +1,6 @@
 import PanelCore
 
-/// Decodes a capture record through its link layer, IPv4/IPv6 and UDP. Never traps:
+/// Decodes a capture record through its link layer, IPv4/IPv6, UDP and TCP. Never traps:
 /// every length read from the packet is checked against the bytes present, and what
 /// cannot be decoded comes back as `.malformed` with the byte offset.
 public enum PacketParser {
@@ -12,7 +12,12 @@ public enum PacketParser {
 
     /// Decodes one record according to its `linkType`.
     public static func parse(_ frame: CapturedFrame) -> ParsedPacket {
-        let reader = Reader(frame: frame)
+        parse(frame, cache: nil)
+    }
+
+    /// `parse`, formatting addresses through `cache` when given (the decoder's fast path).
+    static func parse(_ frame: CapturedFrame, cache: AddressTextCache?) -> ParsedPacket {
+        let reader = Reader(frame: frame, cache: cache)
         switch LinkLayer(linkType: frame.linkType) {
         case .ethernet:
             return reader.ethernet()
@@ -35,15 +40,15 @@ public enum PacketParser {
         }
     }
 
-    /// Decodes what an IP header carries (`protocolNumber` 17 = UDP; anything else is
-    /// `.other`). This is the seam for IP reassembly: a reassembler calls it with the
+    /// Decodes what an IP header carries (`protocolNumber` 17 = UDP, 6 = TCP; anything else
+    /// is `.other`). This is the seam for IP reassembly: a reassembler calls it with the
     /// reassembled payload of an `IPFragment` series. `payload` may be any slice; offsets
     /// in `.malformed` are its indices.
     public static func parseIPPayload(protocolNumber: UInt8, payload: ArraySlice<UInt8>,
                                       sourceAddress: String, destinationAddress: String,
                                       ipVersion: Int, recordNumber: Int, time: Timestamp) -> ParsedPacket {
         let bytes = Array(payload)
-        let reader = Reader(bytes: bytes, recordNumber: recordNumber, time: time)
+        let reader = Reader(bytes: bytes, recordNumber: recordNumber, time: time, cache: nil)
         let parsed = reader.transport(protocolNumber: protocolNumber, start: 0, end: bytes.count,
                                       source: sourceAddress, destination: destinationAddress,
                                       isIPv6: ipVersion == 6)
@@ -55,6 +60,11 @@ public enum PacketParser {
             let upper = datagram.payload.endIndex + base
             datagram.payload = payload[lower..<upper]
             return .udp(datagram)
+        case .tcp(var segment):
+            let lower = segment.payload.startIndex + base
+            let upper = segment.payload.endIndex + base
+            segment.payload = payload[lower..<upper]
+            return .tcp(segment)
         case .malformed(let reason, let offset):
             return .malformed(reason: reason, offset: offset + base)
         default:
@@ -87,17 +97,30 @@ private struct Reader {
     let bytes: [UInt8]
     let recordNumber: Int
     let time: Timestamp
+    let cache: AddressTextCache?
 
-    init(frame: CapturedFrame) {
+    init(frame: CapturedFrame, cache: AddressTextCache?) {
         self.bytes = frame.bytes
         self.recordNumber = frame.recordNumber
         self.time = frame.time
+        self.cache = cache
     }
 
-    init(bytes: [UInt8], recordNumber: Int, time: Timestamp) {
+    init(bytes: [UInt8], recordNumber: Int, time: Timestamp, cache: AddressTextCache?) {
         self.bytes = bytes
         self.recordNumber = recordNumber
         self.time = time
+        self.cache = cache
+    }
+
+    /// Address text of the 4 bytes at `offset` (bounds checked by the caller).
+    func ipv4Text(_ offset: Int) -> String {
+        cache?.ipv4(bytes, at: offset) ?? IPAddressText.ipv4(bytes, at: offset)
+    }
+
+    /// Address text of the 16 bytes at `offset` (bounds checked by the caller).
+    func ipv6Text(_ offset: Int) -> String {
+        cache?.ipv6(bytes, at: offset) ?? IPAddressText.ipv6(bytes, at: offset)
     }
 
     /// True when `count` bytes starting at `offset` lie within `0..<end`.
@@ -127,26 +150,28 @@ private struct Reader {
 
     func ethernet() -> ParsedPacket {
         guard has(0, 14) else { return short("Ethernet header", need: 14, at: 0) }
-        guard let destination = MACAddress(octets: bytes[0..<6]),
-              let source = MACAddress(octets: bytes[6..<12]) else {
-            return .malformed(reason: "Ethernet addresses unreadable", offset: 0)
-        }
         var type = u16(12)
         var offset = 14
-        var tags: [UInt16] = []
+        var tagCount = 0
         while PacketParser.isVLANTag(type) {
-            guard tags.count < PacketParser.maxVLANTags else {
+            guard tagCount < PacketParser.maxVLANTags else {
                 return .other(reason: "more than \(PacketParser.maxVLANTags) VLAN tags")
             }
             guard has(offset, 4) else { return short("802.1Q tag", need: 4, at: offset) }
-            tags.append(u16(offset))
             type = u16(offset + 2)
             offset += 4
+            tagCount += 1
         }
         switch type {
         case PacketParser.etherTypeIPv4: return ipv4(at: offset)
         case PacketParser.etherTypeIPv6: return ipv6(at: offset)
         default:
+            // Addresses and tags are only built for the frames that hand them on.
+            guard let destination = MACAddress(octets: bytes[0..<6]),
+                  let source = MACAddress(octets: bytes[6..<12]) else {
+                return .malformed(reason: "Ethernet addresses unreadable", offset: 0)
+            }
+            let tags = (0..<tagCount).map { u16(14 + 4 * $0) }
             return .ethernet(EthernetFrame(recordNumber: recordNumber, time: time,
                                            destination: destination, source: source,
                                            vlanTags: tags, etherTypeOrLength: type,
@@ -246,8 +271,8 @@ private struct Reader {
         let moreFragments = flagsAndOffset & 0x2000 != 0
         let fragmentOffset = Int(flagsAndOffset & 0x1FFF) * 8
         let protocolNumber = bytes[ip + 9]
-        let source = IPAddressText.ipv4(bytes, at: ip + 12)
-        let destination = IPAddressText.ipv4(bytes, at: ip + 16)
+        let source = ipv4Text(ip + 12)
+        let destination = ipv4Text(ip + 16)
         let payloadStart = ip + headerLength
         if moreFragments || fragmentOffset != 0 {
             return .ipFragment(IPFragment(recordNumber: recordNumber, time: time, ipVersion: 4,
@@ -269,8 +294,8 @@ private struct Reader {
         }
         let payloadLength = Int(u16(ip + 4))
         var next = bytes[ip + 6]
-        let source = IPAddressText.ipv6(bytes, at: ip + 8)
-        let destination = IPAddressText.ipv6(bytes, at: ip + 24)
+        let source = ipv6Text(ip + 8)
+        let destination = ipv6Text(ip + 24)
         var offset = ip + 40
         let present = bytes.count - offset
         // Payload length 0 means a jumbogram (hop-by-hop option) or offload: use what is present.
@@ -323,11 +348,35 @@ private struct Reader {
 
     func transport(protocolNumber: UInt8, start: Int, end: Int, source: String, destination: String,
                    isIPv6: Bool) -> ParsedPacket {
-        guard protocolNumber == 17 else {
+        switch protocolNumber {
+        case 17:
+            return udp(start: start, end: end, source: source, destination: destination, isIPv6: isIPv6)
+        case 6:
+            return tcp(start: start, end: end, source: source, destination: destination)
+        default:
             let family = isIPv6 ? "IPv6" : "IPv4"
             return .other(reason: "\(family) \(PacketParser.protocolName(protocolNumber)) is not decoded")
         }
-        return udp(start: start, end: end, source: source, destination: destination, isIPv6: isIPv6)
+    }
+
+    /// TCP header: ports, sequence, acknowledgement, data offset (header length in 32-bit
+    /// words, 5…15) and flags, window; the data runs to the end of the IP payload.
+    func tcp(start: Int, end: Int, source: String, destination: String) -> ParsedPacket {
+        guard has(start, 20, end: end) else { return short("TCP header", need: 20, at: start, end: end) }
+        let headerLength = Int(bytes[start + 12] >> 4) * 4
+        guard headerLength >= 20 else {
+            return .malformed(reason: "TCP data offset \(headerLength) is below the 20-byte header", offset: start + 12)
+        }
+        guard has(start, headerLength, end: end) else {
+            return short("TCP header with options", need: headerLength, at: start, end: end)
+        }
+        let flags = TCPFlags(rawValue: u16(start + 12) & 0x01FF)
+        return .tcp(TCPSegment(recordNumber: recordNumber, time: time,
+                               source: Endpoint(address: source, port: u16(start)),
+                               destination: Endpoint(address: destination, port: u16(start + 2)),
+                               sequenceNumber: u32(start + 4), acknowledgementNumber: u32(start + 8),
+                               flags: flags, window: u16(start + 14), headerLength: headerLength,
+                               payload: bytes[(start + headerLength)..<end]))
     }
 
     func udp(start: Int, end: Int, source: String, destination: String, isIPv6: Bool) -> ParsedPacket {

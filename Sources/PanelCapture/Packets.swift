@@ -85,9 +85,9 @@ public struct EthernetFrame: Sendable {
     public var isLengthField: Bool { etherTypeOrLength <= 1500 }
 }
 
-/// An IPv4 or IPv6 fragment. Reassembly is not done yet: a reassembler keyed by
-/// (source, destination, protocol, identification) collects these and hands the
-/// reassembled payload to `PacketParser.parseIPPayload`.
+/// An IPv4 or IPv6 fragment. `CaptureDecoder` reassembles them, keyed by (source,
+/// destination, protocol, identification), and hands the reassembled payload to
+/// `PacketParser.parseIPPayload`.
 public struct IPFragment: Sendable {
     public var recordNumber: Int
     public var time: Timestamp
@@ -123,15 +123,62 @@ public struct IPFragment: Sendable {
     }
 }
 
-/// The result of decoding one capture record down to UDP.
+/// The control bits of a TCP header.
+public struct TCPFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let fin = TCPFlags(rawValue: 0x001)
+    public static let syn = TCPFlags(rawValue: 0x002)
+    public static let rst = TCPFlags(rawValue: 0x004)
+    public static let psh = TCPFlags(rawValue: 0x008)
+    public static let ack = TCPFlags(rawValue: 0x010)
+    public static let urg = TCPFlags(rawValue: 0x020)
+    public static let ece = TCPFlags(rawValue: 0x040)
+    public static let cwr = TCPFlags(rawValue: 0x080)
+}
+
+/// One TCP segment found in a capture record (not reassembled: see `CaptureDecoder`).
+public struct TCPSegment: Sendable {
+    public var recordNumber: Int
+    public var time: Timestamp
+    public var source: Endpoint
+    public var destination: Endpoint
+    public var sequenceNumber: UInt32
+    public var acknowledgementNumber: UInt32
+    public var flags: TCPFlags
+    public var window: UInt16
+    /// The header length from the data offset field, options included (20…60).
+    public var headerLength: Int
+    /// The segment's data, a view into the record's bytes (indices are the record's).
+    public var payload: ArraySlice<UInt8>
+
+    public init(recordNumber: Int, time: Timestamp, source: Endpoint, destination: Endpoint,
+                sequenceNumber: UInt32, acknowledgementNumber: UInt32, flags: TCPFlags, window: UInt16,
+                headerLength: Int, payload: ArraySlice<UInt8>) {
+        self.recordNumber = recordNumber
+        self.time = time
+        self.source = source
+        self.destination = destination
+        self.sequenceNumber = sequenceNumber
+        self.acknowledgementNumber = acknowledgementNumber
+        self.flags = flags
+        self.window = window
+        self.headerLength = headerLength
+        self.payload = payload
+    }
+}
+
+/// The result of decoding one capture record down to UDP or TCP.
 public enum ParsedPacket: Sendable {
     /// A UDP datagram (over IPv4 or IPv6).
     case udp(UDPDatagram)
+    /// A TCP segment (over IPv4 or IPv6).
+    case tcp(TCPSegment)
     /// An Ethernet frame that does not carry IP.
     case ethernet(EthernetFrame)
     /// An IP fragment, to be reassembled later.
     case ipFragment(IPFragment)
-    /// Well formed, but not something PanelCapture decodes (TCP, ICMP, an unknown link
+    /// Well formed, but not something PanelCapture decodes (ICMP, an unknown link
     /// type …). The reason says what it was.
     case other(reason: String)
     /// Could not be decoded: a header is cut short or a length field is impossible.

@@ -23,11 +23,20 @@ public final class PcapWriter {
     private var pcap: OpaquePointer?
     private var dumper: OpaquePointer?
     private var nextIdentification: UInt16 = 1
+    private let vlanTags: [UInt16]
 
     /// Creates (or truncates) `path`. `linkType` is a DLT value as `LinkLayer.linkType`
     /// gives it; the file value LINKTYPE_RAW (101) is accepted and written as raw IP.
-    public init(path: String, linkType: Int32 = LinkLayer.ethernet.linkType, snaplen: Int = 262_144) throws(CaptureError) {
+    /// `vlanTags` (tag control information, outermost first, at most 2) are put in the
+    /// Ethernet headers that `writeUDP` and `writeIP` synthesize: one tag as 802.1Q, two as
+    /// 802.1ad + 802.1Q.
+    public init(path: String, linkType: Int32 = LinkLayer.ethernet.linkType, snaplen: Int = 262_144,
+                vlanTags: [UInt16] = []) throws(CaptureError) {
         self.path = path
+        guard vlanTags.count <= PacketParser.maxVLANTags else {
+            throw CaptureError(kind: .invalidArgument, path: path, message: "\(vlanTags.count) VLAN tags; at most \(PacketParser.maxVLANTags)")
+        }
+        self.vlanTags = vlanTags
         let dlt = linkType == 101 ? LinkLayer.rawIP.linkType : linkType
         self.linkType = dlt
         guard snaplen > 0, snaplen <= Int(Int32.max) else {
@@ -97,14 +106,23 @@ public final class PcapWriter {
         recordsWritten = recordNumber
     }
 
-    /// Appends a UDP datagram, synthesizing the headers the file's link type needs:
-    /// Ethernet (locally administered MACs derived from the IP addresses; group MACs for
-    /// multicast and broadcast) or none for raw IP. IPv4: no options, DF clear, TTL 64,
+    /// Appends a UDP datagram, synthesizing the headers the file's link type needs (see
+    /// `writeIP`). IPv4: no options, DF clear, TTL 64,
     /// correct header checksum. IPv6: hop limit 64. The UDP checksum is computed for both.
     /// Both endpoints must be of the same family. A payload larger than one datagram
     /// holds (65507 bytes over IPv4, 65527 over IPv6) is an error.
     public func writeUDP(time: Timestamp, source: Endpoint, destination: Endpoint, payload: [UInt8]) throws(CaptureError) {
         let frame = try udpFrame(source: source, destination: destination, payload: payload)
+        try write(time: time, bytes: frame)
+    }
+
+    /// Appends a complete IPv4 or IPv6 packet (fragments and TCP included) with the link
+    /// header the file's link type needs: Ethernet (locally administered MACs derived from
+    /// the IP addresses, group MACs for multicast and broadcast, the writer's VLAN tags),
+    /// Linux cooked v1 or v2, BSD NULL (little-endian) or LOOP, or none for raw IP. Other
+    /// link types are an error: use `write(time:bytes:)`.
+    public func writeIP(time: Timestamp, packet: [UInt8]) throws(CaptureError) {
+        let frame = try linkFrame(packet)
         try write(time: time, bytes: frame)
     }
 
@@ -134,7 +152,6 @@ public final class PcapWriter {
     private func udpFrame<C: Collection>(source: Endpoint, destination: Endpoint, payload: C) throws(CaptureError) -> [UInt8] where C.Element == UInt8 {
         let recordNumber = recordsWritten + 1
         let packet: [UInt8]
-        let isIPv6: Bool
         if let sourceIP = IPAddressText.parseIPv4(source.address) {
             guard let destinationIP = IPAddressText.parseIPv4(destination.address) else {
                 throw CaptureError(kind: .invalidArgument, path: path, recordNumber: recordNumber,
@@ -148,7 +165,6 @@ public final class PcapWriter {
                                           destination: destinationIP, destinationPort: destination.port,
                                           identification: nextIdentification, payload: payload)
             nextIdentification &+= 1  // a counter, wraps by design
-            isIPv6 = false
         } else if let sourceIP = IPAddressText.parseIPv6(source.address) {
             guard let destinationIP = IPAddressText.parseIPv6(destination.address) else {
                 throw CaptureError(kind: .invalidArgument, path: path, recordNumber: recordNumber,
@@ -161,26 +177,46 @@ public final class PcapWriter {
             packet = FrameBuilder.ipv6UDP(source: sourceIP, sourcePort: source.port,
                                           destination: destinationIP, destinationPort: destination.port,
                                           payload: payload)
-            isIPv6 = true
         } else {
             throw CaptureError(kind: .invalidArgument, path: path, recordNumber: recordNumber,
                                message: "source \(source.address) is not an IP address")
         }
 
+        return try linkFrame(packet)
+    }
+
+    /// The link header for an IP packet, by the file's link type.
+    private func linkFrame(_ packet: [UInt8]) throws(CaptureError) -> [UInt8] {
+        let recordNumber = recordsWritten + 1
+        guard let version = packet.first.map({ $0 >> 4 }), version == 4 || version == 6,
+              packet.count >= (version == 4 ? 20 : 40) else {
+            throw CaptureError(kind: .invalidArgument, path: path, recordNumber: recordNumber,
+                               message: "not an IPv4 or IPv6 packet")
+        }
+        let isIPv6 = version == 6
+        let etherType = isIPv6 ? PacketParser.etherTypeIPv6 : PacketParser.etherTypeIPv4
+        let sourceIP = Array(isIPv6 ? packet[8..<24] : packet[12..<16])
+        let destinationIP = Array(isIPv6 ? packet[24..<40] : packet[16..<20])
         switch LinkLayer(linkType: linkType) {
         case .ethernet:
-            let sourceMAC = FrameBuilder.mac(forIP: isIPv6 ? packet[8..<24].map { $0 } : packet[12..<16].map { $0 })
-            let destinationMAC = FrameBuilder.mac(forIP: isIPv6 ? packet[24..<40].map { $0 } : packet[16..<20].map { $0 })
-            return FrameBuilder.ethernet(destination: destinationMAC, source: sourceMAC,
-                                         etherType: isIPv6 ? PacketParser.etherTypeIPv6 : PacketParser.etherTypeIPv4,
-                                         payload: packet)
+            return FrameBuilder.ethernet(destination: FrameBuilder.mac(forIP: destinationIP),
+                                         source: FrameBuilder.mac(forIP: sourceIP),
+                                         vlanTags: vlanTags, etherType: etherType, payload: packet)
+        case .linuxSLL:
+            return FrameBuilder.linuxSLL(source: FrameBuilder.mac(forIP: sourceIP), etherType: etherType) + packet
+        case .linuxSLL2:
+            return FrameBuilder.linuxSLL2(source: FrameBuilder.mac(forIP: sourceIP), etherType: etherType) + packet
+        case .bsdNull:
+            return FrameBuilder.loopbackFamily(isIPv6: isIPv6, networkOrder: false) + packet
+        case .bsdLoop:
+            return FrameBuilder.loopbackFamily(isIPv6: isIPv6, networkOrder: true) + packet
         case .rawIP:
             return packet
         case .rawIPv4 where !isIPv6, .rawIPv6 where isIPv6:
             return packet
         default:
             throw CaptureError(kind: .invalidArgument, path: path, recordNumber: recordNumber,
-                               message: "writeUDP synthesizes Ethernet or raw IP frames; for link type \(linkType) use write(time:bytes:)")
+                               message: "cannot synthesize a link header for link type \(linkType) and IPv\(version); use write(time:bytes:)")
         }
     }
 }

@@ -135,9 +135,12 @@ final class LinkLayerTests: XCTestCase {
 
     func testWriteUDPRefusesLinkTypesItCannotSynthesize() throws {
         let directory = try temporaryDirectory(self)
-        let writer = try PcapWriter(path: directory.appendingPathComponent("sll.pcap").path,
-                                    linkType: LinkLayer.linuxSLL.linkType)
+        let writer = try PcapWriter(path: directory.appendingPathComponent("user0.pcap").path, linkType: 147)
         XCTAssertThrowsError(try writer.writeUDP(time: time, source: v4a, destination: v4b, payload: payload))
+        let v4Only = try PcapWriter(path: directory.appendingPathComponent("ipv4.pcap").path,
+                                    linkType: LinkLayer.rawIPv4.linkType)
+        XCTAssertThrowsError(try v4Only.writeUDP(time: time, source: v6a, destination: v6b, payload: payload))
+        XCTAssertThrowsError(try PcapWriter(path: directory.appendingPathComponent("q.pcap").path, vlanTags: [1, 2, 3]))
     }
 }
 
@@ -257,10 +260,10 @@ final class PacketParserTests: XCTestCase {
         XCTAssertEqual(Array(frame.payload), [1, 2, 3])
     }
 
-    func testTCPAndUnknownLinkTypesAreOther() throws {
+    func testICMPAndUnknownLinkTypesAreOther() throws {
         var ip = Build.ipv4UDP("10.0.0.1", 1, "10.0.0.2", 2, [])
-        ip[9] = 6
-        XCTAssertEqual(parse(Build.ethernet(0x0800, ip)).otherReason, "IPv4 TCP is not decoded")
+        ip[9] = 1
+        XCTAssertEqual(parse(Build.ethernet(0x0800, ip)).otherReason, "IPv4 ICMP is not decoded")
         XCTAssertNotNil(parse([1, 2, 3], linkType: 147).otherReason)
     }
 

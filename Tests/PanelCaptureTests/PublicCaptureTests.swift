@@ -102,7 +102,8 @@ final class PublicCaptureTests: XCTestCase {
                 switch PacketParser.parse(frame) {
                 case .udp(let datagram): udp.append(datagram)
                 case .ethernet: nonIP += 1
-                case .other(let reason): if reason.contains("TCP") { tcp += 1 }
+                case .tcp: tcp += 1
+                case .other: break
                 case .ipFragment: XCTFail("\(expected.file) record \(frame.recordNumber): unexpected fragment")
                 case .malformed(let reason, let offset):
                     XCTFail("\(expected.file) record \(frame.recordNumber): malformed at \(offset): \(reason)")
@@ -119,7 +120,7 @@ final class PublicCaptureTests: XCTestCase {
                 XCTAssertEqual(udp.first?.destination, first.destination, expected.file)
             }
             if expected.file.hasPrefix("novastar/") {
-                XCTAssertEqual(tcp, 47, "TCP segments reported as .other")
+                XCTAssertEqual(tcp, 47, "TCP segments")
             }
         }
     }
@@ -139,5 +140,40 @@ final class PublicCaptureTests: XCTestCase {
             XCTAssertTrue(frame.isLengthField)
             XCTAssertEqual(frame.payload.count, 500 - 14)  // not cut to the "length"
         }
+    }
+
+    /// The NovaStar TCP capture through `CaptureDecoder`: one connection, no handshake (the
+    /// first segment, 50000 → 5200, makes that side the client), no retransmissions; tshark:
+    /// `tshark -r FILE -T fields -e tcp.srcport -e tcp.len` sums 500 bytes from 50000 and 2237
+    /// from 5200.
+    func testNovaStarTCPCaptureReassembles() throws {
+        let directory = try publicCapturesDirectory()
+        let path = directory.appendingPathComponent("novastar/DERIVED_baoerman_nova_frames_tcp5200.pcap").path
+        var bytes: [Bool: Int] = [:]
+        var lines: [String] = []
+        let summary = try CaptureDecoder(path: path).run { event in
+            switch event {
+            case .tcpData(let data):
+                XCTAssertEqual(data.missingBefore, 0)
+                XCTAssertEqual(data.connection, 1)
+                bytes[data.fromClient, default: 0] += data.payload.count
+            case .tcpOpen(let flow, let connection, let fromClient, _, let record):
+                lines.append("open #\(record) c\(connection) \(fromClient) \(flow)")
+            case .tcpClose(let flow, let connection, _, let reason):
+                lines.append("close c\(connection) \(flow) \(reason.rawValue)")
+            default:
+                XCTFail("unexpected event \(event)")
+            }
+        }
+        XCTAssertNil(summary.error)
+        XCTAssertEqual(summary.records, 47)
+        XCTAssertEqual(bytes[true], 500)
+        XCTAssertEqual(bytes[false], 2237)
+        XCTAssertEqual(lines, [
+            "open #1 c1 true 192.168.0.2:50000 → 192.168.0.10:5200",
+            "open #2 c1 false 192.168.0.10:5200 → 192.168.0.2:50000",
+            "close c1 192.168.0.2:50000 → 192.168.0.10:5200 capture-ended",
+            "close c1 192.168.0.10:5200 → 192.168.0.2:50000 capture-ended",
+        ])
     }
 }

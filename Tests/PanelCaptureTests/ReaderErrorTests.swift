@@ -97,10 +97,10 @@ final class ReaderErrorTests: XCTestCase {
         XCTAssertEqual(frames.compactMap { PacketParser.parse($0).udpDatagram }.count, 2)
     }
 
-    /// pcapng whose second interface has another link type: libpcap has one link type
-    /// per file, so it fails at the block that introduces the second interface. The
-    /// records before it are returned.
-    func testPcapngSecondInterfaceWithOtherLinkTypeEndsWithAnError() throws {
+    /// pcapng whose second interface has another link type: libpcap refuses the block that
+    /// introduces it, so such a file is read by PanelCapture's own block reader, and each
+    /// record carries its interface's link type (LINKTYPE_RAW 101 read as DLT_RAW like libpcap).
+    func testPcapngSecondInterfaceWithOtherLinkTypeIsReadWithEachRecordsLinkType() throws {
         let directory = try temporaryDirectory(self)
         let path = directory.appendingPathComponent("mixed.pcapng").path
         let ip = Build.ipv4UDP("10.0.0.1", 1, "10.0.0.2", 2, [5, 5])
@@ -112,12 +112,11 @@ final class ReaderErrorTests: XCTestCase {
         try Data(file).write(to: URL(fileURLWithPath: path))
         let reader = try CaptureReader(path: path)
         XCTAssertEqual(reader.linkLayer, .ethernet)
-        let first = try XCTUnwrap(try reader.next())
-        XCTAssertNotNil(PacketParser.parse(first).udpDatagram)
-        XCTAssertThrowsError(try reader.next()) { error in
-            let captureError = error as? CaptureError
-            XCTAssertEqual(captureError?.recordNumber, 2)
-            XCTAssertTrue(captureError?.message.contains("different from the type of the first interface") ?? false, "\(error)")
-        }
+        XCTAssertEqual(reader.interfaceLinkTypes, [1, LinkLayer.rawIP.linkType])
+        let frames = try reader.readAll()
+        XCTAssertEqual(frames.map(\.linkType), [1, LinkLayer.rawIP.linkType])
+        XCTAssertEqual(frames.map(\.time.nanoseconds), [1_000, 2_000])
+        XCTAssertEqual(frames.map(\.recordNumber), [1, 2])
+        XCTAssertEqual(frames.compactMap { PacketParser.parse($0).udpDatagram }.map { Array($0.payload) }, [[5, 5], [5, 5]])
     }
 }

@@ -118,3 +118,72 @@ enum Build {
             + le32(UInt32(data.count)) + le32(UInt32(data.count)) + padded + le32(total)
     }
 }
+
+extension Build {
+    /// An IPv4 header (correct checksum) + payload; `fragmentOffset` in bytes (a multiple of 8).
+    static func ipv4(_ source: String, _ destination: String, protocolNumber: UInt8, identification: UInt16 = 1,
+                     fragmentOffset: Int = 0, moreFragments: Bool = false, payload: [UInt8]) -> [UInt8] {
+        var header: [UInt8] = [0x45, 0] + be16(UInt16(20 + payload.count)) + be16(identification)
+        header += be16(UInt16(fragmentOffset / 8) | (moreFragments ? 0x2000 : 0))
+        header += [64, protocolNumber, 0, 0]
+        header += (IPAddressText.parseIPv4(source) ?? []) + (IPAddressText.parseIPv4(destination) ?? [])
+        let checksum = FrameBuilder.checksum(header[...])
+        header[10] = UInt8(checksum >> 8)
+        header[11] = UInt8(checksum & 0xFF)
+        return header + payload
+    }
+
+    /// An IPv6 header with a fragment header + fragment payload.
+    static func ipv6Fragment(_ source: String, _ destination: String, nextHeader: UInt8, identification: UInt32,
+                             fragmentOffset: Int, moreFragments: Bool, payload: [UInt8]) -> [UInt8] {
+        let fragmentHeader = [nextHeader, 0] + be16(UInt16(fragmentOffset / 8) << 3 | (moreFragments ? 1 : 0)) + be32(identification)
+        return [0x60, 0, 0, 0] + be16(UInt16(8 + payload.count)) + [44, 64]
+            + (IPAddressText.parseIPv6(source) ?? []) + (IPAddressText.parseIPv6(destination) ?? [])
+            + fragmentHeader + payload
+    }
+
+    /// A UDP header (checksum 0: none) + payload, to be fragmented.
+    static func udp(_ sourcePort: UInt16, _ destinationPort: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + [0, 0] + payload
+    }
+
+    /// A TCP header (no options, checksum 0) + payload.
+    static func tcp(_ sourcePort: UInt16, _ destinationPort: UInt16, seq: UInt32, ack: UInt32 = 0,
+                    flags: TCPFlags, _ payload: [UInt8] = []) -> [UInt8] {
+        be16(sourcePort) + be16(destinationPort) + be32(seq) + be32(ack)
+            + [0x50, UInt8(flags.rawValue & 0xFF)] + be16(65_535) + [0, 0, 0, 0] + payload
+    }
+}
+
+/// Runs a `CaptureDecoder` over `path` and keeps every event.
+func decodeAll(_ path: String) throws -> (events: [CaptureEvent], summary: CaptureReadSummary) {
+    var events: [CaptureEvent] = []
+    let summary = try CaptureDecoder(path: path).run { events.append($0) }
+    return (events, summary)
+}
+
+extension CaptureEvent {
+    /// A one-line description for comparing event sequences in tests.
+    var line: String {
+        switch self {
+        case .udp(let d):
+            return "udp #\(d.recordNumber) \(d.source) → \(d.destination) \(d.payload.count) bytes"
+        case .tcpOpen(let flow, let connection, let fromClient, _, let record):
+            return "open #\(record) c\(connection) \(fromClient ? "client" : "server") \(flow)"
+        case .tcpData(let data):
+            let text = String(decoding: data.payload, as: UTF8.self)
+            let missing = data.missingBefore > 0 ? " missing \(data.missingBefore)" : ""
+            return "data #\(data.recordNumber) c\(data.connection) \(data.fromClient ? "client" : "server")\(missing) \"\(text)\""
+        case .tcpClose(let flow, let connection, _, let reason):
+            return "close c\(connection) \(flow) \(reason.rawValue)"
+        case .ethernet(let frame):
+            return "ethernet #\(frame.recordNumber)"
+        case .notDecoded(let record, let reason):
+            return "not decoded #\(record): \(reason)"
+        case .malformed(let record, _, let reason, let offset):
+            return "malformed #\(record) at \(offset): \(reason)"
+        case .reassemblyProblem(let record, _, let detail):
+            return "problem #\(record): \(detail)"
+        }
+    }
+}
