@@ -66,6 +66,10 @@ public final class TrafficStats {
     public private(set) var streamList: [Stream] = []
     public private(set) var streamKeys: [StreamKey] = []
     private var index: [StreamKey: Int] = [:]
+    /// The stream last seen per universe (modulo `recentSlots`): most packets find theirs here
+    /// without hashing the key.
+    private var recent = [Int?](repeating: nil, count: TrafficStats.recentSlots)
+    static let recentSlots = 1024
     public var streams: [StreamKey: Stream] { Dictionary(uniqueKeysWithValues: zip(streamKeys, streamList)) }
     /// Malformed packets with their record numbers (the first `maxMalformedListed`).
     public private(set) var malformedPackets: [Malformed] = []
@@ -88,12 +92,19 @@ public final class TrafficStats {
                 guard summary.kind == .data, let universe = summary.universe else { return }
                 let key = StreamKey(protocolName: plugin.name, source: d.source, universe: universe)
                 let i: Int
-                if let known = index[key] { i = known } else {
+                let slot = universe & (TrafficStats.recentSlots - 1)
+                if let r = recent[slot], streamKeys[r] == key {
+                    i = r
+                } else if let known = index[key] {
+                    i = known
+                    recent[slot] = known
+                } else {
                     guard streamList.count < TrafficStats.maxStreams else { streamsLeftOut += 1; return }
                     i = streamList.count
                     index[key] = i
                     streamKeys.append(key)
                     streamList.append(Stream(first: d.time, last: d.time))
+                    recent[slot] = i
                     // Identity (sACN CID and source name) is read once per stream: it costs text.
                     summary = try plugin.summarize(b, true)
                 }

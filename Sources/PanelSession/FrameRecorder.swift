@@ -52,6 +52,8 @@ public final class FrameRecorder: @unchecked Sendable {
     private var pending = 0
     /// Jobs waiting for the queue, and whether a drain of them is scheduled (under `lock`).
     private var jobs: [() -> Void] = []
+    /// frames.jsonl text not yet written (on the queue only).
+    private var unwrittenLines = ""
     private var drainScheduled = false
     private var jsonl: FileHandle?
     private var lastWritten: Canvas?
@@ -158,7 +160,7 @@ public final class FrameRecorder: @unchecked Sendable {
                 jobs.removeAll(keepingCapacity: true)
                 if batch.isEmpty { drainScheduled = false }
                 lock.unlock()
-                if batch.isEmpty { return }
+                if batch.isEmpty { flushLines(); return }
                 for j in batch { j() }
             }
         }
@@ -184,11 +186,21 @@ public final class FrameRecorder: @unchecked Sendable {
         }
     }
 
+    /// Adds a frames.jsonl line; lines are written when the queue runs dry (at once while
+    /// serving at frame rate, in large writes during a fast replay) or past 256 KiB.
     private func append(_ line: [String: JSONValue]) {
+        guard jsonl != nil else { return }
+        JSONValue.object(line).write(&unwrittenLines, indent: nil, level: 0)
+        unwrittenLines += "\n"
+        if unwrittenLines.utf8.count >= 256 << 10 { flushLines() }
+    }
+
+    private func flushLines() {
+        guard !unwrittenLines.isEmpty else { return }
+        defer { unwrittenLines.removeAll(keepingCapacity: true) }
         guard let h = jsonl else { return }
-        let text = JSONValue.object(line).compact + "\n"
         do {
-            try h.write(contentsOf: Data(text.utf8))
+            try h.write(contentsOf: Data(unwrittenLines.utf8))
         } catch {
             if stoppedReason == nil {
                 stoppedReason = "frames.jsonl: \(error.localizedDescription)"
@@ -230,6 +242,7 @@ public final class FrameRecorder: @unchecked Sendable {
     /// (golden frames beyond the last recorded one count as missing).
     public func finish() -> GoldenResult {
         queue.sync {
+            flushLines()
             try? jsonl?.synchronize()
             try? jsonl?.close()
             jsonl = nil
