@@ -103,6 +103,10 @@ public final class CaptureDecoder {
 
     private let reader: CaptureReader
 
+    /// How much of the file has been read, 0...1 (nil when unknown). Call it from the thread
+    /// running `run` (e.g. inside its callback).
+    public var fractionRead: Double? { reader.fractionRead }
+
     /// Reads to the end (or the first damage), calling `body` for each event. Never throws: a
     /// damaged capture sets `error` in the summary after every earlier event was delivered.
     /// At the end (or the damage) fragments still pending are given up and open TCP directions

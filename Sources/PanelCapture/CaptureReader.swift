@@ -1,4 +1,9 @@
 import CPCAP
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PanelCore
 
 /// One record of a capture file, copied out of libpcap's buffer.
@@ -94,6 +99,25 @@ public final class CaptureReader {
     deinit {
         if let handle { pcap_close(handle) }
     }
+
+    /// How much of the file has been read, 0...1 (nil when unknown, e.g. a pipe), for progress.
+    public var fractionRead: Double? {
+        guard fileSize > 0 else { return nil }
+        let position: Int
+        if let blockReader {
+            position = blockReader.offset
+        } else if let handle, let file = pcap_file(handle) {
+            position = ftell(file)
+        } else {
+            return nil
+        }
+        return position < 0 ? nil : min(1, Double(position) / Double(fileSize))
+    }
+
+    private lazy var fileSize: Int = {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }()
 
     /// The file's link layer as PanelCapture classifies it.
     public var linkLayer: LinkLayer { LinkLayer(linkType: linkType) }

@@ -37,7 +37,8 @@ final class PcapngBlockReader {
     /// The block being read (its first bytes; the buffer keeps the largest size seen).
     private var block: [UInt8] = []
     /// Byte offset of the next block in the file.
-    private var offset = 0
+    /// Bytes of the file consumed so far.
+    private(set) var offset = 0
     private var lastTime = Timestamp.zero
 
     /// Opens `path`; nil when it cannot be opened.

@@ -19,6 +19,8 @@ final class CapturePipeline {
     final class Batch {
         var bytes: [UInt8] = []
         var items: [Item] = []
+        /// How much of the capture file had been read when the batch was handed over.
+        var fractionRead: Double?
         init(capacity: Int, bytes: Int) {
             items.reserveCapacity(capacity)
             self.bytes.reserveCapacity(bytes)
@@ -51,6 +53,7 @@ final class CapturePipeline {
                     batch.items.append(.other(event))
                 }
                 if batch.items.count >= batchSize || batch.bytes.count >= batchBytes {
+                    batch.fractionRead = decoder.fractionRead
                     hand(batch)
                     batch = takeSpare()
                 }

@@ -70,6 +70,8 @@ public struct ReplayProgress: Sendable {
     public var events: Int
     /// Seconds of capture time covered so far.
     public var captureSeconds: Double
+    /// How much of the file has been read (0...1), when known.
+    public var fractionRead: Double?
 }
 
 /// Offline replay: capture time is the clock, the same device models and recorder as `serve`,
@@ -269,7 +271,7 @@ public final class ReplaySession {
             for item in batch.items {
                 events &+= 1
                 if events & 0xFFFF == 0, let report = progress {
-                    report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds))
+                    report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds, fractionRead: batch.fractionRead))
                 }
                 switch item {
                 case .datagram(var d, let plugin, let range):

@@ -55,7 +55,10 @@ struct Replay: AsyncParsableCommand {
         let stats = TrafficStats()
         session.observer = { plugin, datagram in stats.observe(plugin, datagram) }
         let progress = ProgressLine(label: "replay")
-        session.progress = { p in progress.show("\(p.events) packets, \(String(format: "%.1f", p.captureSeconds)) s of capture") }
+        session.progress = { p in
+            progress.show((p.fractionRead.map { String(format: "%3.0f%% · ", $0 * 100) } ?? "")
+                          + "\(p.events) packets, \(String(format: "%.1f", p.captureSeconds)) s of capture")
+        }
         let result: ReplayResult
         do {
             result = try session.run()
