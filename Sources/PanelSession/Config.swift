@@ -133,7 +133,13 @@ public struct SessionConfig: Sendable {
         try validateName(name, f)
 
         // transport
-        var transport = TransportConfig.udp(host: "127.0.0.1", port: Int(plugin.defaultPort))
+        var transport: TransportConfig
+        switch plugin.carrier {
+        case .udp: transport = .udp(host: "127.0.0.1", port: Int(plugin.defaultPort))
+        case .tcp: transport = .tcp(host: "127.0.0.1", port: Int(plugin.defaultPort))
+        case .serial: transport = .serial(link: nil, baud: 115200)
+        case .ethernet: transport = .interface("")  // required below
+        }
         var multicast = false
         var interface: String? = nil
         if let t = try f.fields("transport") {
@@ -148,6 +154,7 @@ public struct SessionConfig: Sendable {
                 transport = .serial(link: s == "pty" ? try t.string("link") : s, baud: try t.int("baud", in: 50...12_000_000) ?? 115200)
             }
             interface = try t.string("interface")
+            if plugin.carrier == .ethernet, let name = interface { transport = .interface(name) }
             multicast = try t.bool("multicast") ?? false
             if multicast && interface == nil { throw t.error("multicast", "needs interface: (multicast goes only to an interface named explicitly)") }
             if interface != nil, case let .udp(host, _) = transport, host != "0.0.0.0" {
@@ -155,8 +162,21 @@ public struct SessionConfig: Sendable {
             }
             if multicast && !plugin.usesMulticast { throw t.error("multicast", "\(plugin.name) does not use multicast") }
             if case .udp = transport {} else if multicast { throw t.error("multicast", "needs a udp transport") }
-            if case .tcp = transport { throw t.error("tcp", "\(plugin.name) has no TCP transport yet") }
-            if case .serial = transport { throw t.error("serial", "\(plugin.name) has no serial transport yet") }
+            // The transport must be the one the protocol's bytes travel on.
+            let given: (key: String, carrier: Carrier)
+            switch transport {
+            case .udp: given = ("udp", .udp)
+            case .tcp: given = ("tcp", .tcp)
+            case .serial: given = ("serial", .serial)
+            case .interface: given = ("interface", .ethernet)
+            }
+            if given.carrier != plugin.carrier {
+                throw t.error(given.key, "\(plugin.name) travels over \(plugin.carrier == .ethernet ? "raw Ethernet (give interface:)" : plugin.carrier.rawValue), not \(given.carrier == .ethernet ? "raw Ethernet" : given.carrier.rawValue)")
+            }
+        }
+
+        if plugin.carrier == .ethernet, interface == nil {
+            throw f.error("transport", "\(plugin.name) is raw Ethernet: give transport: { interface: NAME }")
         }
 
         // panel

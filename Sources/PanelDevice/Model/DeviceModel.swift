@@ -35,6 +35,11 @@ public struct FrameEvent: Sendable {
     public var torn: Bool
     /// The frame was emitted on the sender's sync (ArtSync, E1.31 sync, DDP PUSH …).
     public var synchronized: Bool
+
+    public init(index: Int, time: Timestamp, canvas: Canvas, universes: [Int], sources: [FrameSource], torn: Bool, synchronized: Bool) {
+        self.index = index; self.time = time; self.canvas = canvas; self.universes = universes
+        self.sources = sources; self.torn = torn; self.synchronized = synchronized
+    }
 }
 
 /// A datagram a device model wants sent (e.g. ArtPollReply to a poller).
