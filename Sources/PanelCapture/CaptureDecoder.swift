@@ -57,6 +57,8 @@ public enum CaptureEvent: Sendable {
     case tcpClose(flow: TCPFlow, connection: Int, time: Timestamp, reason: TCPStreamEnd)
     /// An Ethernet frame that does not carry IP, for layer-2 protocols.
     case ethernet(EthernetFrame)
+    /// Bytes read from or written to a serial line (a `SerialCaptureWriter` capture).
+    case serial(SerialData)
     /// Well formed but not decoded further (ICMP, ARP on a non-Ethernet link, an unknown link
     /// type …); `reason` says what it was.
     case notDecoded(recordNumber: Int, reason: String)
@@ -125,6 +127,10 @@ public final class CaptureDecoder {
                 }
                 let frame = CapturedFrame(recordNumber: header.recordNumber, time: header.time, linkType: header.linkType,
                                           originalLength: header.originalLength, bytes: bytes)
+                if header.linkType == LinkLayer.rtacSerial.linkType {
+                    body(SerialCaptureWriter.decode(frame))
+                    return
+                }
                 switch PacketParser.parse(frame, cache: state.addresses) {
                 case .udp(let datagram):
                     body(.udp(datagram))

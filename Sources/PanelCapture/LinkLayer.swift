@@ -22,6 +22,9 @@ public enum LinkLayer: Hashable, Sendable {
     case rawIPv4
     /// DLT_IPV6 (229): raw IPv6.
     case rawIPv6
+    /// LINKTYPE_RTAC_SERIAL (250): serial-line bytes after a 12-byte header with the direction
+    /// (see `SerialCaptureWriter`); how PanelSim records serial traffic.
+    case rtacSerial
     /// Any other link type; frames are reported as `.other`.
     case unsupported(Int32)
 
@@ -36,6 +39,7 @@ public enum LinkLayer: Hashable, Sendable {
         case 12, 14, 101: self = .rawIP
         case 228: self = .rawIPv4
         case 229: self = .rawIPv6
+        case 250: self = .rtacSerial
         default: self = .unsupported(linkType)
         }
     }
@@ -51,6 +55,7 @@ public enum LinkLayer: Hashable, Sendable {
         case .rawIP: return Int32(DLT_RAW)
         case .rawIPv4: return Int32(DLT_IPV4)
         case .rawIPv6: return Int32(DLT_IPV6)
+        case .rtacSerial: return 250
         case .unsupported(let value): return value
         }
     }

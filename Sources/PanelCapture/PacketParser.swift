@@ -35,6 +35,8 @@ public enum PacketParser {
             return reader.ipv4(at: 0)
         case .rawIPv6:
             return reader.ipv6(at: 0)
+        case .rtacSerial:
+            return .other(reason: "serial-line record (read it through CaptureDecoder)")
         case .unsupported(let linkType):
             return .other(reason: "link type \(linkType) (\(LinkLayer(linkType: linkType).name)) is not decoded")
         }

@@ -83,6 +83,24 @@ public struct EthernetFrame: Sendable {
 
     /// True when `etherTypeOrLength` is an 802.3 length by the standard (≤ 1500).
     public var isLengthField: Bool { etherTypeOrLength <= 1500 }
+
+    /// The frame as it was on the wire, from the destination address (no FCS unless the
+    /// capture kept it in the payload), for layer-2 protocols and for resending. VLAN tags get
+    /// TPID 0x8100, the outermost 0x88A8 when there are several (a capture record keeps only
+    /// the tag control information).
+    public var wireBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(14 + 4 * vlanTags.count + payload.count)
+        out.append(contentsOf: destination.octets)
+        out.append(contentsOf: source.octets)
+        for (i, tag) in vlanTags.enumerated() {
+            let tpid: UInt16 = vlanTags.count > 1 && i == 0 ? 0x88A8 : 0x8100
+            out += [UInt8(tpid >> 8), UInt8(tpid & 0xFF), UInt8(tag >> 8), UInt8(tag & 0xFF)]
+        }
+        out += [UInt8(etherTypeOrLength >> 8), UInt8(etherTypeOrLength & 0xFF)]
+        out.append(contentsOf: payload)
+        return out
+    }
 }
 
 /// An IPv4 or IPv6 fragment. `CaptureDecoder` reassembles them, keyed by (source,

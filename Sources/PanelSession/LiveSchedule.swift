@@ -177,7 +177,9 @@ struct LiveClassifier {
             return .send(time: time, action: .close(connection: connection))
         case .ethernet(let e):
             guard sendsFrames else { return .skip(reason: LiveClassifier.noInterface, time: e.time) }
-            return .send(time: e.time, action: .frame(copiesPayloads ? LiveClassifier.frameBytes(e) : []))
+            return .send(time: e.time, action: .frame(copiesPayloads ? e.wireBytes : []))
+        case .serial(let d):
+            return .skip(reason: "serial-line bytes (not resent over the network)", time: d.time)
         case .notDecoded(_, let reason):
             return .skip(reason: "not decoded: \(reason)", time: nil)
         case .malformed(_, let time, let reason, _):
@@ -185,24 +187,6 @@ struct LiveClassifier {
         case .reassemblyProblem(_, let time, _):
             return .skip(reason: "reassembly problem", time: time)
         }
-    }
-
-    /// The frame as it was on the wire (without FCS unless captured in the payload). VLAN tags
-    /// carry TPID 0x8100, the outermost 0x88A8 when there are several (the capture keeps only
-    /// the tag control information).
-    static func frameBytes(_ e: EthernetFrame) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(14 + 4 * e.vlanTags.count + e.payload.count)
-        out.append(contentsOf: e.destination.octets)
-        out.append(contentsOf: e.source.octets)
-        for (i, tag) in e.vlanTags.enumerated() {
-            let tpid: UInt16 = e.vlanTags.count > 1 && i == 0 ? 0x88A8 : 0x8100
-            out.append(UInt8(tpid >> 8)); out.append(UInt8(tpid & 0xFF))
-            out.append(UInt8(tag >> 8)); out.append(UInt8(tag & 0xFF))
-        }
-        out.append(UInt8(e.etherTypeOrLength >> 8)); out.append(UInt8(e.etherTypeOrLength & 0xFF))
-        out.append(contentsOf: e.payload)
-        return out
     }
 }
 

@@ -77,6 +77,11 @@ public struct ProtocolDetector: Sendable {
         classify(.tcp, firstBytes, ports: (serverPort, serverPort))
     }
 
+    /// The protocol of a serial line, from the first bytes read on it, by content only.
+    public func protocolOf(serial firstBytes: UnsafeRawBufferPointer) -> ProtocolPlugin? {
+        byCarrier[.serial]?.first { $0.detect(firstBytes) }
+    }
+
     /// The protocol of a whole Ethernet frame (from its destination address), by content only.
     public func protocolOf(ethernetFrame bytes: UnsafeRawBufferPointer) -> ProtocolPlugin? {
         byCarrier[.ethernet]?.first { $0.detect(bytes) }

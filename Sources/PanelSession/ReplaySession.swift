@@ -49,6 +49,8 @@ public struct ReplayResult: Sendable {
     public var tcpConnections = 0
     public var tcpBytes = 0
     public var ethernetFrames = 0
+    /// Bytes of serial-line records (both directions).
+    public var serialBytes = 0
     /// Seconds from the first to the last record.
     public var duration = 0.0
     /// Traffic not fed to any controller, by reason ("not decoded: ICMP", "no controller" …).
@@ -149,6 +151,7 @@ public final class ReplaySession {
         let tickEvery = Timestamp(nanoseconds: 10_000_000)
         var events = 0
         var streams: [Int: StreamRoute] = [:]
+        var serialRoute: [Target]?
         let udpTargets = targets.filter { $0.config.plugin.carrier == .udp }
 
         func drain(_ t: Target) {
@@ -237,7 +240,7 @@ public final class ReplaySession {
             case .ethernet(let frame):
                 advance(to: frame.time)
                 result.ethernetFrames += 1
-                let bytes = Self.wholeFrame(frame)
+                let bytes = frame.wireBytes
                 bytes.withUnsafeBytes { raw in
                     guard let plugin = detector.protocolOf(ethernetFrame: raw) else {
                         result.ignored["layer 2, no protocol (EtherType 0x\(String(frame.etherTypeOrLength, radix: 16)))", default: 0] += 1
@@ -247,6 +250,21 @@ public final class ReplaySession {
                     let source = PacketSource(address: frame.source.description, port: 0)
                     for t in chosen { t.model.receive(raw, from: source, at: frame.time); drain(t) }
                     if chosen.isEmpty { result.ignored["\(plugin.displayName), no controller", default: 0] += 1 }
+                }
+            case .serial(let d):
+                advance(to: d.time)
+                result.serialBytes += d.payload.count
+                guard d.direction == .received else { return }
+                d.payload.withUnsafeBytes { raw in
+                    if serialRoute == nil {
+                        let serialTargets = targets.filter { $0.config.plugin.carrier == .serial }
+                        let plugin = detector.protocolOf(serial: raw)
+                        serialRoute = plugin.map { p in serialTargets.filter { $0.config.plugin.name == p.name } }
+                            ?? (serialTargets.count == 1 ? serialTargets : [])
+                    }
+                    let chosen = serialRoute ?? []
+                    for t in chosen { t.model.receive(raw, from: Self.serialSource, at: d.time); drain(t) }
+                    if chosen.isEmpty { result.ignored["serial bytes, no controller", default: 0] += raw.count }
                 }
             case .notDecoded(_, let reason):
                 result.ignored["not decoded: \(reason)", default: 0] += 1
@@ -291,6 +309,9 @@ public final class ReplaySession {
         return result
     }
 
+    /// The source a serial line's bytes are attributed to.
+    static let serialSource = PacketSource(address: "serial", port: 0)
+
     /// Hands a datagram to the controllers of its protocol and port (on a shared port, to those
     /// listening to its universe); false when none takes it.
     private func deliver(_ bytes: UnsafeRawBufferPointer, plugin: ProtocolPlugin, _ d: UDPDatagram, _ targets: [Target],
@@ -332,16 +353,6 @@ public final class ReplaySession {
             }
         }
         return (controllers, errors)
-    }
-
-    /// The frame as it was on the wire (addresses, tags, type, payload), for layer-2 protocols.
-    static func wholeFrame(_ f: EthernetFrame) -> [UInt8] {
-        var bytes = f.destination.octets + f.source.octets
-        bytes.reserveCapacity(14 + 4 * f.vlanTags.count + f.payload.count)
-        for tag in f.vlanTags { bytes += [0x81, 0x00, UInt8(tag >> 8), UInt8(tag & 0xFF)] }
-        bytes += [UInt8(f.etherTypeOrLength >> 8), UInt8(f.etherTypeOrLength & 0xFF)]
-        bytes += f.payload
-        return bytes
     }
 
     /// Without a config: one gray controller per protocol and destination, a 512-pixel row per

@@ -178,6 +178,8 @@ extension CaptureEvent {
             return "close c\(connection) \(flow) \(reason.rawValue)"
         case .ethernet(let frame):
             return "ethernet #\(frame.recordNumber)"
+        case .serial(let d):
+            return "serial #\(d.recordNumber) \(d.direction.rawValue) \(Array(d.payload))"
         case .notDecoded(let record, let reason):
             return "not decoded #\(record): \(reason)"
         case .malformed(let record, _, let reason, let offset):

@@ -128,7 +128,7 @@ final class LiveScheduleTests: XCTestCase {
     func testEthernetFramesAreRebuiltByteForByteOrSkipped() {
         let frame = EthernetFrame(recordNumber: 1, time: .zero, destination: .broadcast, source: MACAddress(rawValue: 0x0203_0405_0607),
                                   vlanTags: [0x0064, 0x2005], etherTypeOrLength: 0x88B5, payload: [0xAA, 0xBB])
-        XCTAssertEqual(LiveClassifier.frameBytes(frame), [
+        XCTAssertEqual(frame.wireBytes, [
             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
             0x88, 0xA8, 0x00, 0x64, 0x81, 0x00, 0x20, 0x05, 0x88, 0xB5, 0xAA, 0xBB,
         ])
