@@ -51,6 +51,8 @@ public final class TrafficStats {
         public var duplicates = 0
         public var reorders = 0
         public var priorities: Set<UInt8> = []
+        /// Synchronization addresses the stream's data packets named (sACN).
+        public var syncAddresses: Set<Int> = []
         public var senderID: String?
         public var senderName: String?
         /// (seconds since the capture's start, interval in ms), thinned to at most `maxTimeline`
@@ -73,6 +75,9 @@ public final class TrafficStats {
     public var streams: [StreamKey: Stream] { Dictionary(uniqueKeysWithValues: zip(streamKeys, streamList)) }
     /// Malformed packets with their record numbers (the first `maxMalformedListed`).
     public private(set) var malformedPackets: [Malformed] = []
+    /// Senders (protocol and address) that sent the protocol's sync packets (ArtSync, E1.31 sync).
+    public private(set) var syncSenders: Set<PacketKey> = []
+    public struct PacketKey: Hashable, Sendable { public var protocolName: String; public var address: String }
     public private(set) var streamsLeftOut = 0
     public private(set) var malformed: [String: Int] = [:]
     public private(set) var violations: [String: Int] = [:]
@@ -89,6 +94,7 @@ public final class TrafficStats {
             do throws(WireError) {
                 var summary = try plugin.summarize(b, false)
                 for v in summary.violations { violations[v, default: 0] += 1 }
+                if summary.kind == .sync, syncSenders.count < TrafficStats.maxStreams { syncSenders.insert(PacketKey(protocolName: plugin.name, address: d.source.address)) }
                 guard summary.kind == .data, let universe = summary.universe else { return }
                 let key = StreamKey(protocolName: plugin.name, source: d.source, universe: universe)
                 let i: Int
@@ -146,6 +152,7 @@ public final class TrafficStats {
             }
         }
         if let p = summary.priority, !s.priorities.contains(p) { s.priorities.insert(p) }
+        if let a = summary.syncAddress, !s.syncAddresses.contains(a), s.syncAddresses.count < 8 { s.syncAddresses.insert(a) }
         if let id = summary.senderID, s.senderID != id { s.senderID = id }
         if let name = summary.senderName, s.senderName != name { s.senderName = name }
         s.packets += 1
@@ -170,6 +177,10 @@ public final class TrafficStats {
                 "sequence": .object(["gaps": .int(s.sequenceGaps), "missing": .int(s.missing), "largest-loss": .int(s.largestLoss),
                                      "first": s.firstSequence.map { .int(Int($0)) } ?? .null, "last": s.lastSequence.map { .int(Int($0)) } ?? .null, "duplicates": .int(s.duplicates), "reorders": .int(s.reorders)]),
                 "priorities": .array(s.priorities.sorted().map { .int(Int($0)) }),
+                "sync": .object([
+                    "addresses": .array(s.syncAddresses.sorted().map { .int($0) }),
+                    "sender-sends-sync": .bool(syncSenders.contains(PacketKey(protocolName: key.protocolName, address: key.source.address))),
+                ]),
             ]
             if let id = s.senderID { o["cid"] = .string(id) }
             if let n = s.senderName { o["name"] = .string(n) }

@@ -138,6 +138,8 @@ def test_live_replay_into_serve_reproduces_the_frames(panelsim, tmp_path):
     harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(offline)])
     expected = harness.read_recording(offline, "artnet")
     assert len(expected.written()) == 30
+    streams = json.loads((offline / "report.json").read_text())["streams"]
+    assert len(streams) == 6 and all(s["sync"]["sender-sends-sync"] for s in streams), streams
     # Live: the same capture into serve, with its timing.
     work = tmp_path / "serve"
     with harness.Serve(["--protocol", "artnet", "--listen", "127.0.0.1:0", "--size", size], work) as serve:

@@ -81,7 +81,8 @@ extension ProtocolPlugin {
             switch try E131Decoder.decode(b) {
             case .data(let d):
                 return PacketSummary(kind: d.startCode == 0 && !d.options.contains(.preview) ? .data : .other, universe: Int(d.universe),
-                                     sequence: d.sequence, sequenceRule: .e131, priority: d.priority, senderID: identify ? d.cid.description : nil,
+                                     sequence: d.sequence, sequenceRule: .e131, priority: d.priority,
+                                     syncAddress: d.syncAddress == 0 ? nil : Int(d.syncAddress), senderID: identify ? d.cid.description : nil,
                                      senderName: identify ? d.sourceName : nil, violations: d.violations.ruleIDs.map(\.rawValue))
             case .sync(let s):
                 return PacketSummary(kind: .sync, senderID: identify ? s.cid.description : nil, violations: s.violations.ruleIDs.map(\.rawValue))

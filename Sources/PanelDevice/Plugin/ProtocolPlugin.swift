@@ -74,6 +74,8 @@ public struct PacketSummary: Sendable, Equatable {
     public var sequence: UInt8?
     public var sequenceRule: SequenceRule?
     public var priority: UInt8?
+    /// The synchronization address a data packet names (sACN), nil when it names none.
+    public var syncAddress: Int?
     /// The sender's own identity where the protocol has one (sACN CID) and its name.
     public var senderID: String?
     public var senderName: String?
@@ -81,9 +83,10 @@ public struct PacketSummary: Sendable, Equatable {
     public var violations: [String]
 
     public init(kind: Kind, universe: Int? = nil, sequence: UInt8? = nil, sequenceRule: SequenceRule? = nil, priority: UInt8? = nil,
-                senderID: String? = nil, senderName: String? = nil, violations: [String] = []) {
+                syncAddress: Int? = nil, senderID: String? = nil, senderName: String? = nil, violations: [String] = []) {
         self.kind = kind; self.universe = universe; self.sequence = sequence; self.sequenceRule = sequenceRule
-        self.priority = priority; self.senderID = senderID; self.senderName = senderName; self.violations = violations
+        self.priority = priority; self.syncAddress = syncAddress; self.senderID = senderID; self.senderName = senderName
+        self.violations = violations
     }
 }
 
