@@ -53,6 +53,8 @@ public final class TrafficStats {
         public var priorities: Set<UInt8> = []
         /// Synchronization addresses the stream's data packets named (sACN).
         public var syncAddresses: Set<Int> = []
+        var lastPriority: UInt8?
+        var lastSyncAddress: Int?
         public var senderID: String?
         public var senderName: String?
         /// (seconds since the capture's start, interval in ms), thinned to at most `maxTimeline`
@@ -65,12 +67,14 @@ public final class TrafficStats {
     public static let maxTimeline = 2000
 
     /// The streams, in order of first packet; `index` finds one by key.
-    public private(set) var streamList: [Stream] = []
-    public private(set) var streamKeys: [StreamKey] = []
-    private var index: [StreamKey: Int] = [:]
+    // Updated on every datagram from one thread (replay's reading thread); the runtime's
+    // exclusivity checks on these class properties are switched off for them alone.
+    @exclusivity(unchecked) public private(set) var streamList: [Stream] = []
+    @exclusivity(unchecked) public private(set) var streamKeys: [StreamKey] = []
+    @exclusivity(unchecked) private var index: [StreamKey: Int] = [:]
     /// The stream last seen per universe (modulo `recentSlots`): most packets find theirs here
     /// without hashing the key.
-    private var recent = [Int?](repeating: nil, count: TrafficStats.recentSlots)
+    @exclusivity(unchecked) private var recent = [Int?](repeating: nil, count: TrafficStats.recentSlots)
     static let recentSlots = 1024
     public var streams: [StreamKey: Stream] { Dictionary(uniqueKeysWithValues: zip(streamKeys, streamList)) }
     /// Malformed packets with their record numbers (the first `maxMalformedListed`).
@@ -80,9 +84,9 @@ public final class TrafficStats {
     public struct PacketKey: Hashable, Sendable { public var protocolName: String; public var address: String }
     public private(set) var streamsLeftOut = 0
     public private(set) var malformed: [String: Int] = [:]
-    public private(set) var violations: [String: Int] = [:]
-    public private(set) var unknownDatagrams = 0
-    public private(set) var firstTime: Timestamp?
+    @exclusivity(unchecked) public private(set) var violations: [String: Int] = [:]
+    @exclusivity(unchecked) public private(set) var unknownDatagrams = 0
+    @exclusivity(unchecked) public private(set) var firstTime: Timestamp?
 
     public init() {}
 
@@ -151,8 +155,9 @@ public final class TrafficStats {
             case .disabled: break
             }
         }
-        if let p = summary.priority, !s.priorities.contains(p) { s.priorities.insert(p) }
-        if let a = summary.syncAddress, !s.syncAddresses.contains(a), s.syncAddresses.count < 8 { s.syncAddresses.insert(a) }
+        // Sets are touched only when the value changes (hashing per packet is measurable).
+        if let p = summary.priority, p != s.lastPriority { s.lastPriority = p; s.priorities.insert(p) }
+        if let a = summary.syncAddress, a != s.lastSyncAddress, s.syncAddresses.count < 8 { s.lastSyncAddress = a; s.syncAddresses.insert(a) }
         if let id = summary.senderID, s.senderID != id { s.senderID = id }
         if let name = summary.senderName, s.senderName != name { s.senderName = name }
         s.packets += 1

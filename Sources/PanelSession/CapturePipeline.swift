@@ -1,5 +1,6 @@
 import Foundation
 import PanelCapture
+import PanelCore
 import PanelDevice
 
 /// Reads a capture on a thread of its own and hands its events over in batches, so that
@@ -10,21 +11,47 @@ final class CapturePipeline {
     /// One capture event as the consumer sees it.
     enum Item {
         /// A UDP datagram and the protocol detected in it; its payload is `bytes[payload]` of
-        /// the batch (the datagram's own `payload` is left empty).
-        case datagram(UDPDatagram, plugin: ProtocolPlugin?, payload: Range<Int>)
+        /// the batch.
+        case datagram(DatagramHeader, plugin: ProtocolPlugin?, payload: Range<Int>)
         /// Any other event (rare next to datagrams: kept as the decoder gave it).
         case other(CaptureEvent)
     }
 
+    /// A UDP datagram without its payload.
+    struct DatagramHeader {
+        var recordNumber: Int
+        var time: Timestamp
+        var source: Endpoint
+        var destination: Endpoint
+        var udpLength: Int
+        var lengthNote: UDPLengthNote?
+        init(_ d: UDPDatagram) {
+            recordNumber = d.recordNumber; time = d.time; source = d.source; destination = d.destination
+            udpLength = d.udpLength; lengthNote = d.lengthNote
+        }
+        func datagram(payload: ArraySlice<UInt8>) -> UDPDatagram {
+            UDPDatagram(recordNumber: recordNumber, time: time, source: source, destination: destination, payload: payload,
+                        udpLength: udpLength, lengthNote: lengthNote)
+        }
+    }
+
+    /// Filled by the reading thread, then handed to the consumer: never touched by both at once.
     final class Batch {
-        var bytes: [UInt8] = []
-        var items: [Item] = []
+        @exclusivity(unchecked) var bytes: [UInt8] = []
+        @exclusivity(unchecked) var items: [Item] = []
         /// How much of the capture file had been read when the batch was handed over.
         var fractionRead: Double?
         init(capacity: Int, bytes: Int) {
             items.reserveCapacity(capacity)
             self.bytes.reserveCapacity(bytes)
         }
+    }
+
+    /// The batch the reading thread fills (a class, so the per-event closure does not pay for
+    /// a boxed variable's exclusivity checks; only that thread touches it).
+    private final class Filling {
+        @exclusivity(unchecked) var batch: Batch
+        init(_ batch: Batch) { self.batch = batch }
     }
 
     let batchSize = 2048
@@ -41,24 +68,24 @@ final class CapturePipeline {
     func run(_ decoder: CaptureDecoder, classify: @escaping (UDPDatagram) -> ProtocolPlugin?,
              consume: (Batch) -> Void) -> CaptureReadSummary {
         let producer = Thread { [self] in
-            var batch = takeSpare()
+            let filling = Filling(takeSpare())
             let summary = decoder.run { event in
-                if case .udp(var d) = event {
+                let batch = filling.batch
+                if case .udp(let d) = event {
                     let plugin = classify(d)
                     let start = batch.bytes.count
                     batch.bytes.append(contentsOf: d.payload)
-                    d.payload = []
-                    batch.items.append(.datagram(d, plugin: plugin, payload: start..<batch.bytes.count))
+                    batch.items.append(.datagram(DatagramHeader(d), plugin: plugin, payload: start..<batch.bytes.count))
                 } else {
                     batch.items.append(.other(event))
                 }
                 if batch.items.count >= batchSize || batch.bytes.count >= batchBytes {
                     batch.fractionRead = decoder.fractionRead
                     hand(batch)
-                    batch = takeSpare()
+                    filling.batch = takeSpare()
                 }
             }
-            if !batch.items.isEmpty { hand(batch) }
+            if !filling.batch.items.isEmpty { hand(filling.batch) }
             condition.lock()
             finished = summary
             condition.broadcast()

@@ -94,12 +94,11 @@ public final class FrameRecorder: @unchecked Sendable {
         lock.lock()
         if let max = options.maxBacklog, pending >= max { skipBacklog = true } else { pending += 1 }
         lock.unlock()
-        let base = FrameRecorder.line(for: event, time: time, extras: extras)
+        let base = FrameLine(event, time: time, extras: extras)
         if skipBacklog {
             enqueue { [self] in
-                var line = base()
-                line["file"] = .null
-                line["skipped"] = .string("backlog")
+                var line = base
+                line.skipped = "backlog"
                 notWritten["backlog", default: 0] += 1
                 lastFrameIndex = event.index
                 append(line)
@@ -109,33 +108,29 @@ public final class FrameRecorder: @unchecked Sendable {
         }
         let canvas = event.canvas
         enqueue { [self] in
-            var line = base()
+            var line = base
             defer { lock.lock(); pending -= 1; lock.unlock() }
             lastFrameIndex = event.index
             let name = FrameRecorder.fileName(frame: event.index)
             if let g = golden { compare(canvas, frame: event.index, golden: g) }
             if !options.writePNG {
-                line["file"] = .null
-                line["skipped"] = .string("no-png")
+                line.skipped = "no-png"
                 notWritten["no-png", default: 0] += 1
             } else if options.skipIdentical, let last = lastWritten, last == canvas {
-                line["file"] = .null
-                line["skipped"] = .string("identical")
+                line.skipped = "identical"
                 notWritten["identical", default: 0] += 1
             } else if stoppedReason != nil {
-                line["file"] = .null
-                line["skipped"] = .string("error")
+                line.skipped = "error"
                 notWritten["error", default: 0] += 1
             } else {
                 do {
                     try PNGFile.write(canvas, to: directory + "/" + name, options: options.png)
-                    line["file"] = .string(name)
+                    line.file = name
                     written += 1
                     lastWritten = canvas
                 } catch {
                     stoppedReason = "\(error)"
-                    line["file"] = .null
-                    line["skipped"] = .string("error")
+                    line.skipped = "error"
                     notWritten["error", default: 0] += 1
                     onError?("recording to \(directory) stopped: \(error); serving goes on, later frames are counted as not written")
                 }
@@ -144,8 +139,9 @@ public final class FrameRecorder: @unchecked Sendable {
         }
     }
 
-    /// Runs `job` on the recorder's queue after the jobs before it. Jobs queued while the queue is
-    /// busy run in one batch, so a fast replay does not wake the writer thread once per frame.
+    /// Runs `job` on the recorder's queue after the jobs before it. The queue runs the jobs in
+    /// batches a few milliseconds after the first of them, so a fast replay does not wake the
+    /// writer thread once per frame (`finish` runs whatever is still waiting).
     private func enqueue(_ job: @escaping () -> Void) {
         lock.lock()
         jobs.append(job)
@@ -153,23 +149,70 @@ public final class FrameRecorder: @unchecked Sendable {
         drainScheduled = true
         lock.unlock()
         guard schedule else { return }
-        queue.async { [self] in
-            while true {
-                lock.lock()
-                let batch = jobs
-                jobs.removeAll(keepingCapacity: true)
-                if batch.isEmpty { drainScheduled = false }
-                lock.unlock()
-                if batch.isEmpty { flushLines(); return }
-                for j in batch { j() }
-            }
+        queue.asyncAfter(deadline: .now() + FrameRecorder.batchDelay) { [self] in runJobs() }
+    }
+
+    static let batchDelay = DispatchTimeInterval.milliseconds(5)
+
+    /// Runs every waiting job, then writes the lines they made (on the queue).
+    private func runJobs() {
+        while true {
+            lock.lock()
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            if batch.isEmpty { drainScheduled = false }
+            lock.unlock()
+            if batch.isEmpty { flushLines(); return }
+            for j in batch { j() }
         }
     }
 
-    /// The frames.jsonl object of a frame event, built on the recorder's queue (off the receive path).
-    static func line(for event: FrameEvent, time: Double, extras: [String: JSONValue]) -> () -> [String: JSONValue] {
-        let index = event.index, torn = event.torn, universes = event.universes, sources = event.sources, sync = event.synchronized
-        return {
+    /// A frames.jsonl line: the frame event's facts, then what became of its PNG.
+    struct FrameLine {
+        var index: Int
+        var time: Double
+        var torn: Bool
+        var universes: [Int]
+        var sources: [FrameSource]
+        var sync: Bool
+        var extras: [String: JSONValue]
+        /// The PNG written, or nil with the reason in `skipped`.
+        var file: String?
+        var skipped: String?
+
+        init(_ event: FrameEvent, time: Double, extras: [String: JSONValue]) {
+            index = event.index; self.time = time; torn = event.torn; universes = event.universes
+            sources = event.sources; sync = event.synchronized; self.extras = extras
+        }
+
+        /// Compact JSON with sorted keys; written directly (a replay writes hundreds of
+        /// thousands of these), through `JSONValue` only when there are extras to merge.
+        func write(into out: inout String) {
+            guard extras.isEmpty else {
+                JSONValue.object(object).write(&out, indent: nil, level: 0)
+                return
+            }
+            out += "{\"file\":"
+            if let file { JSONValue.escape(file, into: &out) } else { out += "null" }
+            out += ",\"index\":" + String(index)
+            if let skipped { out += ",\"skipped\":"; JSONValue.escape(skipped, into: &out) }
+            out += ",\"sources\":["
+            for (k, s) in sources.enumerated() {
+                out += k == 0 ? "{\"address\":" : ",{\"address\":"
+                JSONValue.escape(s.address, into: &out)
+                if let c = s.cid { out += ",\"cid\":"; JSONValue.escape(c, into: &out) }
+                if let n = s.name { out += ",\"name\":"; JSONValue.escape(n, into: &out) }
+                out += ",\"port\":" + String(s.port) + "}"
+            }
+            out += "],\"sync\":" + (sync ? "true" : "false")
+            out += ",\"time\":" + (time.isFinite ? JSONValue.formatDouble(time) : "null")
+            out += ",\"torn\":" + (torn ? "true" : "false") + ",\"universes\":["
+            for (k, u) in universes.enumerated() { out += k == 0 ? String(u) : "," + String(u) }
+            out += "]}"
+        }
+
+        /// The same line as a JSON object.
+        var object: [String: JSONValue] {
             var line: [String: JSONValue] = [
                 "index": .int(index), "time": .double(time), "torn": .bool(torn),
                 "universes": .array(universes.map { .int($0) }),
@@ -179,8 +222,9 @@ public final class FrameRecorder: @unchecked Sendable {
                     if let c = s.cid { o["cid"] = .string(c) }
                     return .object(o)
                 }),
-                "sync": .bool(sync),
+                "sync": .bool(sync), "file": file.map { .string($0) } ?? .null,
             ]
+            if let skipped { line["skipped"] = .string(skipped) }
             for (k, v) in extras { line[k] = v }
             return line
         }
@@ -188,9 +232,9 @@ public final class FrameRecorder: @unchecked Sendable {
 
     /// Adds a frames.jsonl line; lines are written when the queue runs dry (at once while
     /// serving at frame rate, in large writes during a fast replay) or past 256 KiB.
-    private func append(_ line: [String: JSONValue]) {
+    private func append(_ line: FrameLine) {
         guard jsonl != nil else { return }
-        JSONValue.object(line).write(&unwrittenLines, indent: nil, level: 0)
+        line.write(into: &unwrittenLines)
         unwrittenLines += "\n"
         if unwrittenLines.utf8.count >= 256 << 10 { flushLines() }
     }
@@ -242,7 +286,7 @@ public final class FrameRecorder: @unchecked Sendable {
     /// (golden frames beyond the last recorded one count as missing).
     public func finish() -> GoldenResult {
         queue.sync {
-            flushLines()
+            runJobs()
             try? jsonl?.synchronize()
             try? jsonl?.close()
             jsonl = nil

@@ -20,6 +20,8 @@ public struct ProtocolDetector: Sendable {
     public let registry: ProtocolRegistry
     private let overrides: [OverrideKey: Int?]
     private let byCarrier: [Carrier: [ProtocolPlugin]]
+    /// The UDP protocols, looked up once (the per-datagram path).
+    private let udp: [ProtocolPlugin]
 
     private struct OverrideKey: Hashable, Sendable { var carrier: Carrier; var port: UInt16 }
 
@@ -33,6 +35,7 @@ public struct ProtocolDetector: Sendable {
         }
         self.overrides = table
         self.byCarrier = Dictionary(grouping: registry.plugins, by: \.carrier)
+        self.udp = registry.plugins.filter { $0.carrier == .udp }
     }
 
     /// Parses `PORT=PROTOCOL`, `udp:PORT=PROTOCOL` or `tcp:PORT=PROTOCOL` (`none` as the protocol
@@ -95,7 +98,7 @@ public struct ProtocolDetector: Sendable {
                 }
             }
         }
-        guard let plugins = byCarrier[carrier] else { return nil }
+        let plugins = carrier == .udp ? udp : byCarrier[carrier] ?? []
         for p in plugins where p.detect(bytes) { return p }
         return plugins.first { $0.defaultPort == ports.0 }
     }

@@ -292,9 +292,8 @@ public final class ReplaySession {
                     report(ReplayProgress(events: events, captureSeconds: (last - (first ?? last)).seconds, fractionRead: batch.fractionRead))
                 }
                 switch item {
-                case .datagram(var d, let plugin, let range):
-                    d.payload = batch.bytes[range]
-                    handleDatagram(d, plugin)
+                case .datagram(let header, let plugin, let range):
+                    handleDatagram(header.datagram(payload: batch.bytes[range]), plugin)
                 case .other(let event):
                     handle(event)
                 }

@@ -87,4 +87,27 @@ final class ReplayTests: XCTestCase {
         XCTAssertTrue(error.contains("record"), error)
         XCTAssertGreaterThanOrEqual(lines("pole").count, 8)
     }
+
+    /// frames.jsonl lines are written directly, without building JSON values: the text must be
+    /// exactly what the generic JSON writer makes of the same line.
+    func testFrameLinesAreTheJSONOfTheirObject() {
+        let event = FrameEvent(index: 7, time: .zero, canvas: Canvas(width: 1, height: 1, format: .gray), universes: [3, 1, 2],
+                               sources: [FrameSource(address: "10.0.0.1", port: 5568, name: "Desk \"A\"\n", cid: "0a-b"),
+                                         FrameSource(address: "::1", port: 6454)],
+                               torn: true, synchronized: false)
+        for (file, skipped, time) in [("frame-000007.png", nil, 1.25), (nil, "no-png", 0.000_000_4), (nil, "backlog", 12345.5)] as [(String?, String?, Double)] {
+            var line = FrameRecorder.FrameLine(event, time: time, extras: [:])
+            line.file = file
+            line.skipped = skipped
+            var direct = ""
+            line.write(into: &direct)
+            XCTAssertEqual(direct, JSONValue.object(line.object).compact)
+            XCTAssertNotNil(JSONValue.parse(direct))
+        }
+        var withExtras = FrameRecorder.FrameLine(event, time: 2, extras: ["brightness": .int(128)])
+        withExtras.file = "f.png"
+        var text = ""
+        withExtras.write(into: &text)
+        XCTAssertEqual(JSONValue.parse(text)?["brightness"]?.intValue, 128)
+    }
 }
