@@ -3,10 +3,10 @@ import PanelCapture
 import PanelCore
 import PanelDevice
 
-/// Reads a capture on a thread of its own and hands its events over in batches, so that
-/// decoding, protocol detection and statistics (one core) overlap with the device models
-/// (another core). Order is kept. Memory is bounded: at most `depth` batches of at most
-/// `batchSize` events and `batchBytes` payload bytes are in flight.
+/// Reads a capture on a thread of its own and hands its events over in batches to the device
+/// models and, on a third thread, to the traffic statistics, so that decoding, statistics and
+/// the models overlap. Order is kept for each. Memory is bounded: at most `depth` batches of at
+/// most `batchSize` events and `batchBytes` payload bytes are in flight.
 final class CapturePipeline {
     /// One capture event as the consumer sees it.
     enum Item {
@@ -41,6 +41,8 @@ final class CapturePipeline {
         @exclusivity(unchecked) var items: [Item] = []
         /// How much of the capture file had been read when the batch was handed over.
         var fractionRead: Double?
+        /// Consumers that have not finished with the batch (under the pipeline's lock).
+        var pendingConsumers = 0
         init(capacity: Int, bytes: Int) {
             items.reserveCapacity(capacity)
             self.bytes.reserveCapacity(bytes)
@@ -59,14 +61,20 @@ final class CapturePipeline {
     let depth = 4
 
     private let condition = NSCondition()
-    private var ready: [Batch] = []
+    /// Batches waiting for each consumer (index 0: `consume`, 1: `observe`).
+    private var ready: [[Batch]] = [[], []]
     private var spare: [Batch] = []
     private var finished: CaptureReadSummary?
+    private var consumers = 1
+    private var observerDone = false
 
     /// Runs `decoder` on a new thread; `classify` runs there for each datagram (with its
-    /// payload), `consume` on the calling thread for each batch, in order.
+    /// payload). `consume` runs on the calling thread for each batch, in order; `observe`, when
+    /// given, on a thread of its own for each batch, in order, at the same time (both only read
+    /// the batch). Returns when the capture is read and both have seen every batch.
     func run(_ decoder: CaptureDecoder, classify: @escaping (UDPDatagram) -> ProtocolPlugin?,
-             consume: (Batch) -> Void) -> CaptureReadSummary {
+             observe: ((Batch) -> Void)? = nil, consume: (Batch) -> Void) -> CaptureReadSummary {
+        consumers = observe == nil ? 1 : 2
         let producer = Thread { [self] in
             let filling = Filling(takeSpare())
             let summary = decoder.run { event in
@@ -93,27 +101,55 @@ final class CapturePipeline {
         }
         producer.name = "panelsim.capture-reader"
         producer.start()
-        while true {
-            condition.lock()
-            while ready.isEmpty && finished == nil { condition.wait() }
-            if ready.isEmpty, let summary = finished {
+        if let observe {
+            let observer = Thread { [self] in
+                while let batch = next(for: 1) {
+                    observe(batch)
+                    release(batch)
+                }
+                condition.lock()
+                observerDone = true
+                condition.broadcast()
                 condition.unlock()
-                return summary
             }
-            let batch = ready.removeFirst()
-            condition.unlock()
-            consume(batch)
-            batch.items.removeAll(keepingCapacity: true)
-            batch.bytes.removeAll(keepingCapacity: true)
-            condition.lock()
-            spare.append(batch)
-            condition.broadcast()
-            condition.unlock()
+            observer.name = "panelsim.capture-statistics"
+            observer.start()
         }
+        while let batch = next(for: 0) {
+            consume(batch)
+            release(batch)
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        while consumers == 2 && !observerDone { condition.wait() }
+        return finished ?? CaptureReadSummary()
+    }
+
+    /// The next batch for a consumer, or nil when the capture is read and it has seen them all.
+    private func next(for consumer: Int) -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready[consumer].isEmpty && finished == nil { condition.wait() }
+        return ready[consumer].isEmpty ? nil : ready[consumer].removeFirst()
+    }
+
+    /// A consumer is done with a batch; the last one recycles it.
+    private func release(_ batch: Batch) {
+        condition.lock()
+        batch.pendingConsumers -= 1
+        let last = batch.pendingConsumers == 0
+        condition.unlock()
+        guard last else { return }
+        batch.items.removeAll(keepingCapacity: true)
+        batch.bytes.removeAll(keepingCapacity: true)
+        condition.lock()
+        spare.append(batch)
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// A batch to fill: a recycled one, or a new one while fewer than `depth` exist; waits for
-    /// the consumer otherwise.
+    /// the consumers otherwise.
     private var created = 0
     private func takeSpare() -> Batch {
         condition.lock()
@@ -126,7 +162,8 @@ final class CapturePipeline {
 
     private func hand(_ batch: Batch) {
         condition.lock()
-        ready.append(batch)
+        batch.pendingConsumers = consumers
+        for c in 0..<consumers { ready[c].append(batch) }
         condition.broadcast()
         condition.unlock()
     }

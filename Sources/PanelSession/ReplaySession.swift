@@ -84,7 +84,8 @@ public final class ReplaySession {
     public let options: ReplayOptions
     public let registry: ProtocolRegistry
     public let detector: ProtocolDetector
-    /// Sees every UDP datagram with the protocol detected in it (nil: none), for reports.
+    /// Sees every UDP datagram with the protocol detected in it (nil: none), in capture order,
+    /// for reports. It runs on a thread of its own, at the same time as the models.
     public var observer: ((ProtocolPlugin?, UDPDatagram) -> Void)?
     /// Called about every 65,536 capture events.
     public var progress: ((ReplayProgress) -> Void)?
@@ -277,15 +278,18 @@ public final class ReplaySession {
                 note(&result.reassemblyProblems, record, time, detail)
             }
         }
-        // The statistics observer runs with detection on the reading thread.
-        let classify: (UDPDatagram) -> ProtocolPlugin? = { [detector, observer] d in
-            let plugin = d.payload.withUnsafeBytes {
-                detector.protocolOf(datagram: $0, sourcePort: d.source.port, destinationPort: d.destination.port)
-            }
-            observer?(plugin, d)
-            return plugin
+        let classify: (UDPDatagram) -> ProtocolPlugin? = { [detector] d in
+            d.payload.withUnsafeBytes { detector.protocolOf(datagram: $0, sourcePort: d.source.port, destinationPort: d.destination.port) }
         }
-        let summary = CapturePipeline().run(decoder, classify: classify) { batch in
+        // The statistics observer sees every datagram on a thread of its own.
+        let observe: ((CapturePipeline.Batch) -> Void)? = observer.map { observer in
+            { batch in
+                for item in batch.items {
+                    if case .datagram(let header, let plugin, let range) = item { observer(plugin, header.datagram(payload: batch.bytes[range])) }
+                }
+            }
+        }
+        let summary = CapturePipeline().run(decoder, classify: classify, observe: observe) { batch in
             for item in batch.items {
                 events &+= 1
                 if events & 0xFFFF == 0, let report = progress {
