@@ -71,6 +71,14 @@ def _tshark_sequences(pcap: Path, protocol: str):
     return _expected(per, 256)
 
 
+def _artnet_config(tmp_path: Path, height: int) -> Path:
+    """A replay config with one Art-Net controller named artnet, 170 pixels wide, any port."""
+    config = tmp_path / "replay.yaml"
+    config.write_text("controllers:\n  - name: artnet\n    protocol: artnet\n    transport: { udp: 127.0.0.1:0 }\n"
+                      f"    panel: {{ width: 170, height: {height}, pixel: rgb }}\n")
+    return config
+
+
 def _streams(report) -> Dict[int, dict]:
     return {s["universe"]: s for s in report["streams"]}
 
@@ -113,9 +121,7 @@ def test_serve_pcap_replays_to_the_same_frames(panelsim, tmp_path):
     served = harness.read_recording(work / "record", "artnet")
     assert len(served.written()) == 12
 
-    config = tmp_path / "replay.yaml"
-    config.write_text("controllers:\n  - name: artnet\n    protocol: artnet\n    transport: { udp: 127.0.0.1:0 }\n"
-                      "    panel: { width: 170, height: 6, pixel: rgb }\n")
+    config = _artnet_config(tmp_path, height=6)
     out = tmp_path / "replay"
     harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(out)])
     replayed = harness.read_recording(out, "artnet")
@@ -131,9 +137,7 @@ def test_live_replay_into_serve_reproduces_the_frames(panelsim, tmp_path):
     harness.run_panelsim(["send", "--protocol", "artnet", "--to", "10.9.9.9", "--pattern", "counter", "--size", size,
                           "--frames", "30", "--fps", "40", "--sync", "--pcap", str(capture)])
     # Offline: what the capture shows.
-    config = tmp_path / "replay.yaml"
-    config.write_text("controllers:\n  - name: artnet\n    protocol: artnet\n    transport: { udp: 127.0.0.1:0 }\n"
-                      "    panel: { width: 170, height: 6, pixel: rgb }\n")
+    config = _artnet_config(tmp_path, height=6)
     offline = tmp_path / "offline"
     harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(offline)])
     expected = harness.read_recording(offline, "artnet")

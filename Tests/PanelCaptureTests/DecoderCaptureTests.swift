@@ -246,7 +246,7 @@ final class DecoderCaptureTests: XCTestCase {
 
     /// tshark (the oracle) reads each generated capture and finds the same UDP datagrams.
     func testTsharkReadsEveryGeneratedLinkType() throws {
-        guard Self.tshark != nil else { throw XCTSkip("tshark is not installed; skipping the comparison with Wireshark") }
+        guard tsharkPath != nil else { throw XCTSkip("tshark is not installed; skipping the comparison with Wireshark") }
         let directory = try temporaryDirectory(self)
         for variant in Self.variants {
             let (path, sent) = try writeVariant(variant, in: directory)
@@ -255,28 +255,5 @@ final class DecoderCaptureTests: XCTestCase {
             let rows = output.split(separator: "\n").map(String.init)
             XCTAssertEqual(rows, sent.map { "\($0.source.port)\t\($0.destination.port)\t\($0.payload.count + 8)" }, variant.name)
         }
-    }
-
-    static let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
-
-    /// Runs tshark and returns what it printed; nil when tshark is not installed.
-    func runTshark(_ arguments: [String]) throws -> String? {
-        guard let tshark = Self.tshark else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = FileManager.default.temporaryDirectory.path  // no profile writes in $HOME
-        process.environment = environment
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "tshark \(arguments.joined(separator: " "))")
-        return String(decoding: output, as: UTF8.self)
     }
 }

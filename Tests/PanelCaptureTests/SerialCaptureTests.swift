@@ -42,18 +42,4 @@ final class SerialCaptureTests: XCTestCase {
         XCTAssertEqual(events.map(\.line), ["malformed #1 at 0: serial record of 6 bytes, shorter than its 12-byte header",
                                             "not decoded #2: serial-line event 0x5"])
     }
-
-    func runTshark(_ arguments: [String]) throws -> String? {
-        guard let tshark = DecoderCaptureTests.tshark else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
-    }
 }

@@ -189,3 +189,25 @@ extension CaptureEvent {
         }
     }
 }
+
+/// tshark, when installed (the oracle for what PanelCapture writes).
+let tsharkPath = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// Runs tshark and returns what it printed; nil when tshark is not installed.
+func runTshark(_ arguments: [String]) throws -> String? {
+    guard let tshark = tsharkPath else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tshark)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    var environment = ProcessInfo.processInfo.environment
+    environment["HOME"] = FileManager.default.temporaryDirectory.path  // no profile writes in $HOME
+    process.environment = environment
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, "tshark \(arguments.joined(separator: " "))")
+    return String(decoding: output, as: UTF8.self)
+}
