@@ -5,7 +5,10 @@ by `serve --pcap` replayed back to the very frames serve recorded, pixel for pix
 from __future__ import annotations
 
 import json
+import socket
 import struct
+import subprocess
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -158,3 +161,43 @@ def test_live_replay_into_serve_reproduces_the_frames(panelsim, tmp_path):
     for a, b in zip(expected.written(), served.written()):
         assert harness.read_png(offline / "artnet" / a["file"]) == harness.read_png(served.folder / b["file"]), a["file"]
         assert b["sync"] == a["sync"], (a, b)
+
+
+def test_live_replay_resends_a_captured_tcp_stream(panelsim, tshark, tmp_path):
+    """The client side of the NovaStar TCP capture, reassembled and resent as a live client, is
+    byte for byte what tshark's "Follow TCP stream" shows that client sending."""
+    capture = harness.REPO_ROOT.parent / "shared" / "captures" / "public" / "novastar" / "DERIVED_baoerman_nova_frames_tcp5200.pcap"
+    if not capture.is_file():
+        pytest.skip(f"public capture {capture} not found")
+    follow = subprocess.run(["tshark", "-n", "-r", str(capture), "-q", "-z", "follow,tcp,raw,0"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    lines = follow.split("=" * 67)[-2].splitlines()
+    client_sent = bytes.fromhex("".join(l.strip() for l in lines if l and not l.startswith(("\t", "Follow", "Filter", "Node"))))
+    assert len(client_sent) > 100
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(30)
+    received = bytearray()
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(30)
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                received.extend(chunk)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    r = harness.run_panelsim(["replay", str(capture), "--live", "--to", f"127.0.0.1:{server.getsockname()[1]}", "--topspeed",
+                              "--json", str(tmp_path / "live.json")])
+    t.join(30)
+    server.close()
+    assert bytes(received) == client_sent, (len(received), len(client_sent), r.stderr)
+    sent = json.loads((tmp_path / "live.json").read_text())
+    assert sent["tcp-connections"] == 1 and sent["tcp-bytes"] == len(client_sent), sent
+
