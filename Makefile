@@ -59,7 +59,8 @@ test-swift:
 	swift build --build-tests 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/swift-test.log | grep -Ev "^Test Case .* (started|passed)|^Test Suite '.*' (started|passed)"
 	echo "swift test: $$(( $$(date +%s) - s )) s"
-	sed -nE "s/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/p" .build/swift-test.log | tail -1 | awk '{ print $$1 - $$2, $$2 }' >> .build/test-counts
+	# The last "Executed N tests, with [K skipped and] F failures" line is the whole run.
+	python3 -c "import re, sys; m = re.findall(r'Executed (\d+) tests?, with (?:(\d+) tests? skipped and )?(\d+) failures?', open('.build/swift-test.log').read())[-1]; n, k, f = int(m[0]), int(m[1] or 0), int(m[2]); print(n - k - f, f)" >> .build/test-counts
 
 test-interop:
 	@s=$$(date +%s)
