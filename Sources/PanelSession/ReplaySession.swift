@@ -234,10 +234,12 @@ public final class ReplaySession {
                 }
             case .tcpClose(let flow, let connection, let time, _):
                 advance(to: time)
-                guard let route = streams[connection] else { return }
+                // The client's side ending ends the stream the model reads (the server's FIN or a
+                // half-close does not).
+                guard let route = streams[connection], flow == route.client else { return }
                 let source = PacketSource(address: route.client.source.address, port: route.client.source.port)
                 for t in route.targets { t.model.streamEnded(from: source, at: time); drain(t) }
-                if flow == route.client || flow == route.client.reversed { streams[connection] = nil }
+                streams[connection] = nil
             case .ethernet(let frame):
                 advance(to: frame.time)
                 result.ethernetFrames += 1

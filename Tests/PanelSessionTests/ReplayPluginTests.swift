@@ -61,7 +61,11 @@ final class ReplayPluginTests: XCTestCase {
             output.frames.append(FrameEvent(index: frames, time: time, canvas: canvas, universes: [], sources: [FrameSource(source)],
                                             torn: false, synchronized: false))
         }
-        func streamEnded(from source: PacketSource, at time: Timestamp) { ended.append(source); pending[source] = nil }
+        func streamEnded(from source: PacketSource, at time: Timestamp) {
+            ended.append(source)
+            counters.count("stream-ended \(source)")
+            pending[source] = nil
+        }
         func tick(at time: Timestamp) {}
         func finish(at time: Timestamp) {}
         func takeOutput() -> DeviceOutput { defer { output = DeviceOutput() }; return output }
@@ -134,6 +138,8 @@ final class ReplayPluginTests: XCTestCase {
         XCTAssertEqual(result.tcpConnections, 1)
         XCTAssertEqual(result.ethernetFrames, 3)
         XCTAssertEqual(result.ignored.first { $0.key.contains("layer 2, no protocol") }?.value, 1, "\(result.ignored)")
+        // The client's FIN ends the stream once (the server never closed its side here).
+        XCTAssertEqual(result.controllers.first { $0.name == "tcp-panel" }?.counters.events, ["stream-ended 10.0.0.1:40000": 1])
         let tcp = try frames("tcp-panel")
         XCTAssertEqual(tcp.map(\.bytes), [[10, 20, 0, 0, 0, 0], [10, 20, 0, 0, 0, 30]])
         let row = try frames("l2-panel")
