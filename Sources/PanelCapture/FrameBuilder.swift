@@ -65,6 +65,40 @@ enum FrameBuilder {
         packet[udpStart + 7] = UInt8(checksumValue & 0xFF)
     }
 
+    /// IPv4 header + TCP header (20 bytes, no options, window 65535, checksum) + payload.
+    /// The caller keeps `payload.count` within one segment.
+    static func ipv4TCP<C: Collection>(source: [UInt8], sourcePort: UInt16, destination: [UInt8], destinationPort: UInt16,
+                                       sequence: UInt32, acknowledgement: UInt32, flags: UInt8, identification: UInt16,
+                                       payload: C) -> [UInt8] where C.Element == UInt8 {
+        let tcpLength = 20 + payload.count
+        var packet: [UInt8] = [0x45, 0x00]
+        packet.reserveCapacity(20 + tcpLength)
+        append16(&packet, UInt16(truncatingIfNeeded: 20 + tcpLength))
+        append16(&packet, identification)
+        packet += [0x40, 0x00, 64, 6, 0x00, 0x00]  // DF, TTL 64, TCP, checksum
+        packet += source
+        packet += destination
+        let headerChecksum = checksum(packet[0..<20])
+        packet[10] = UInt8(headerChecksum >> 8)
+        packet[11] = UInt8(headerChecksum & 0xFF)
+        let tcpStart = packet.count
+        append16(&packet, sourcePort)
+        append16(&packet, destinationPort)
+        for value in [sequence, acknowledgement] {
+            append16(&packet, UInt16(truncatingIfNeeded: value >> 16))
+            append16(&packet, UInt16(truncatingIfNeeded: value))
+        }
+        packet += [0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0]  // data offset 5, flags, window, checksum, urgent
+        packet.append(contentsOf: payload)
+        var pseudo = source + destination
+        pseudo += [0, 6]
+        append16(&pseudo, UInt16(truncatingIfNeeded: tcpLength))
+        let tcpChecksum = checksum(packet[tcpStart...], seed: sum(pseudo[...]))
+        packet[tcpStart + 16] = UInt8(tcpChecksum >> 8)
+        packet[tcpStart + 17] = UInt8(tcpChecksum & 0xFF)
+        return packet
+    }
+
     /// Ethernet II header (with 802.1Q tags: one tag as 0x8100; two as 0x88A8 then 0x8100)
     /// + payload.
     static func ethernet(destination: MACAddress, source: MACAddress, vlanTags: [UInt16] = [],
