@@ -24,7 +24,8 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 public enum TransportConfig: Equatable, Sendable {
     case udp(host: String, port: Int)
     case tcp(host: String, port: Int)
-    case serial(link: String?, baud: Int)
+    /// A pseudo-terminal (`device` nil; its slave symlinked at `link` if given) or a tty `device`.
+    case serial(link: String?, baud: Int, device: String? = nil)
     case interface(String)
 }
 
@@ -60,7 +61,9 @@ public struct ControllerConfig: Sendable {
         switch transport {
         case let .udp(h, p): t["udp"] = .string("\(h):\(p)")
         case let .tcp(h, p): t["tcp"] = .string("\(h):\(p)")
-        case let .serial(link, baud): t["serial"] = .string(link ?? "pty"); t["baud"] = .int(baud)
+        case let .serial(link, baud, device):
+            t["serial"] = .string(device ?? "pty"); t["baud"] = .int(baud)
+            if let l = link { t["link"] = .string(l) }
         case let .interface(i): t["interface"] = .string(i)
         }
         if multicast { t["multicast"] = .bool(true) }
@@ -151,7 +154,8 @@ public struct SessionConfig: Sendable {
                 let (h, p) = try parseHostPort(s, defaultPort: Int(plugin.defaultPort), t, key: "tcp")
                 transport = .tcp(host: h, port: p)
             } else if let s = try t.string("serial") {
-                transport = .serial(link: s == "pty" ? try t.string("link") : s, baud: try t.int("baud", in: 50...12_000_000) ?? 115200)
+                let baud = try t.int("baud", in: 50...12_000_000) ?? 115200
+                transport = s == "pty" ? .serial(link: try t.string("link"), baud: baud) : .serial(link: nil, baud: baud, device: s)
             }
             interface = try t.string("interface")
             if plugin.carrier == .ethernet, let name = interface { transport = .interface(name) }

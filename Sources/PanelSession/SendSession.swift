@@ -34,6 +34,8 @@ public struct SendOptions: Sendable {
     public var announce: Bool
     /// Bind the sending socket here (default 127.0.0.1, port 0).
     public var bindHost: String
+    /// Write to this serial line instead of a socket (SendSession+Serial.swift).
+    public var serial: SerialSendTarget? = nil
 
     public init(plugin: ProtocolPlugin, host: String?, port: Int, interface: String? = nil, map: ChannelMap, content: SendContent,
                 fps: Double?, frames: Int?, seconds: Double?, sender: SenderSettings, pcapPath: String? = nil,
@@ -60,10 +62,10 @@ public struct SendResult: Sendable {
 /// The send half of the pipeline: picture → channel map → encoder → socket or pcap.
 public final class SendSession: @unchecked Sendable {
     public let options: SendOptions
-    private var sender: FrameSender
-    private var result = SendResult()
+    var sender: FrameSender
+    var result = SendResult()
     private var staticFrame: Canvas?
-    private let stopRequested = NIOLockedValueBox(false)
+    let stopRequested = NIOLockedValueBox(false)
 
     /// Ends the run after the current frame (safe from any thread, e.g. on SIGINT): the
     /// stream still ends cleanly (sACN stream-terminated packets).
@@ -132,6 +134,7 @@ public final class SendSession: @unchecked Sendable {
     /// Sends over UDP, paced drift-free at `fps` (frame k leaves at start + k/fps) or at top speed.
     public func run() async throws -> SendResult {
         if let path = options.pcapPath { return try runToPcap(path: path) }
+        if let target = options.serial { return try await runSerial(target) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let result = try await runLoop(group: group)

@@ -49,9 +49,9 @@ public struct ControllerResult: Sendable {
 public final class ServeSession: @unchecked Sendable {
     public let config: SessionConfig
     public let options: ServeOptions
-    private let logger: Logger
+    let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let loop: EventLoop
+    let loop: EventLoop
 
     /// Confined to the session's event loop (hence unchecked).
     final class Controller: @unchecked Sendable {
@@ -72,6 +72,8 @@ public final class ServeSession: @unchecked Sendable {
         let plugin: ProtocolPlugin
         var controllers: [Controller]
         var endpoint: UDPEndpoint?
+        /// The serial line of a serial controller (ServeSession+Serial.swift).
+        var serial: SerialPort?
         var byUniverse: [Int: Controller] = [:]
         var joining = false
         var universesGeneration = 0
@@ -82,8 +84,8 @@ public final class ServeSession: @unchecked Sendable {
         init(plugin: ProtocolPlugin, controllers: [Controller]) { self.plugin = plugin; self.controllers = controllers }
     }
 
-    private var ports: [Port] = []
-    private var epoch: Timestamp?
+    var ports: [Port] = []
+    var epoch: Timestamp?
     private var startWall = Date()
     private var stopPromise: EventLoopPromise<Void>
     private var stopped = false
@@ -96,6 +98,8 @@ public final class ServeSession: @unchecked Sendable {
     private var pcapErrors = 0
     private var pcapDropped = 0
     private let pcapBacklog = NIOLockedValueBox(0)
+    /// Serial traffic for `--pcap` (ServeSession+Serial.swift); confined to the event loop.
+    var serialCapture: SerialCapture?
 
     public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
         self.config = config
@@ -172,8 +176,11 @@ public final class ServeSession: @unchecked Sendable {
         var order: [String] = []
         for c in config.controllers {
             let map = try c.channelMap()
-            guard case let .udp(host, port) = c.transport else {
-                throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP transports are served so far")
+            let host: String, port: Int
+            switch c.transport {
+            case let .udp(h, p): (host, port) = (h, p)
+            case .serial: (host, port) = ("serial", 0)  // port 0: a line of its own
+            default: throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP and serial transports are served so far")
             }
             let key = "\(host):\(port)"
             let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
@@ -254,6 +261,7 @@ public final class ServeSession: @unchecked Sendable {
             if interface != nil { await joinGroups(p) }
             logger.info("\(p.controllers.map(\.config.name).joined(separator: ", ")): \(p.plugin.displayName) on udp \(endpoint.localHost):\(endpoint.localPort), receive buffer \(endpoint.receiveBufferBytes) bytes")
         }
+        try await openSerialLines()
     }
 
     /// Joins the groups the models name (sync addresses, discovery; the universes' own groups
@@ -351,13 +359,15 @@ public final class ServeSession: @unchecked Sendable {
         }
     }
 
-    private func drain(_ p: Port) {
+    func drain(_ p: Port) {
         var wrote = false
         for c in p.controllers {
             let out = c.model.takeOutput()
             if out.isEmpty { continue }
             for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
-            if let e = p.endpoint {
+            if p.serial != nil {
+                writeSerialReplies(out.replies, port: p)
+            } else if let e = p.endpoint {
                 for r in out.replies {
                     guard let address = try? SocketAddress(ipAddress: r.destination.address, port: Int(r.destination.port)) else { continue }
                     r.bytes.withUnsafeBytes { e.write($0, to: address) }
@@ -396,6 +406,7 @@ public final class ServeSession: @unchecked Sendable {
         guard let path = options.readyFile else { return }
         var listening: [JSONValue] = []
         for p in ports {
+            if let line = p.serial { listening += serialReadyEntries(p, line); continue }
             guard let e = p.endpoint else { continue }
             for c in p.controllers {
                 listening.append(.object(["controller": .string(c.config.name), "protocol": .string(c.config.plugin.name),
@@ -413,6 +424,7 @@ public final class ServeSession: @unchecked Sendable {
             if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
             await e.close()
         }
+        var outputErrors = await closeSerialLines()
         let now = ServeSession.now()
         try await loop.submit { [self] in
             for p in ports {
@@ -420,7 +432,6 @@ public final class ServeSession: @unchecked Sendable {
                 drain(p)
             }
         }.get()
-        var outputErrors: [String] = []
         pcapQueue.sync {}
         if let w = pcap {
             do { try w.close() } catch { outputErrors.append("\(w.path): \(error)") }

@@ -16,6 +16,10 @@ struct Send: AsyncParsableCommand {
     var to: String?
     @Option(help: "Send multicast through this interface only (e.g. lo).")
     var interface: String?
+    @Option(help: "Serial protocols (tpm2, enttec-pro): write to this tty or PTY path.")
+    var serial: String?
+    @Option(help: "Baud rate of --serial (a standard rate).")
+    var baud: Int = 115200
     @Option(help: "PNG to send (scaled to --size if given).")
     var image: String?
     @Option(help: "Test pattern to send.")
@@ -80,17 +84,20 @@ struct Send: AsyncParsableCommand {
             (host, port) = hp
             guard let resolved = HostPort.resolve(hp.0) else { throw UsageError(message: "--to: cannot resolve \"\(hp.0)\" to an IPv4 or IPv6 address") }
             host = resolved
-        } else if interface == nil && pcap == nil {
+        } else if interface == nil && pcap == nil && serial == nil {
             throw UsageError(message: "give --to HOST[:PORT], or --interface IF to send multicast")
         }
         if interface != nil && !plugin.usesMulticast && host == nil {
             throw UsageError(message: "\(plugin.name) is not a multicast protocol: give --to")
         }
         let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
-        let options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
+        if plugin.carrier == .serial && serial == nil { throw UsageError(message: "\(plugin.name) travels over a serial line: give --serial PATH") }
+        if plugin.carrier != .serial && serial != nil { throw UsageError(message: "--serial is for serial protocols, not \(plugin.name)") }
+        var options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
                                   fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
                                   sender: sender, pcapPath: pcap, announce: discovery,
                                   bindHost: Send.bindHost(for: host, interface: interface))
+        options.serial = serial.map { SerialSendTarget(path: $0, baud: baud) }
         let session = SendSession(options: options)
         let stopper = SignalStopper { session.stop() }
         defer { _ = stopper }

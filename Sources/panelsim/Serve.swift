@@ -24,6 +24,12 @@ struct Serve: AsyncParsableCommand {
     var listen: String?
     @Option(help: "Receive multicast on this interface (sACN: the universes', sync and discovery groups); without --listen, binds 0.0.0.0 and the protocol's port.")
     var interface: String?
+    @Option(help: "Serial protocols (tpm2, enttec-pro): pty (a new pseudo-terminal, the default) or a tty device path.")
+    var serial: String?
+    @Option(help: "With --serial pty: make this path a symlink to the PTY's slave (removed at stop).")
+    var link: String?
+    @Option(help: "Baud rate of a --serial tty (a standard rate).")
+    var baud: Int?
     @OptionGroup var panel: PanelOptions
     @Option(help: "Frame sync: auto (hold for the sender's sync) or ignore.")
     var sync: String?
@@ -46,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     var readyFile: String?
     @Flag(name: .customLong("skip-identical"), help: "Do not write PNGs for frames identical to the last one.")
     var skipIdentical = false
-    @Option(help: "Also write every received datagram to this pcap file.")
+    @Option(help: "Also write every received datagram to this pcap file; serial traffic goes to FILE with -serial before the extension.")
     var pcap: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
     var receiveBuffer: Int = 64 << 20
@@ -117,7 +123,7 @@ struct Serve: AsyncParsableCommand {
     /// The config file, or one controller built from the flags through the same validation.
     func loadConfig() throws -> SessionConfig {
         if let path = config {
-            let given = [("--protocol", `protocol` != nil), ("--name", name != nil), ("--listen", listen != nil), ("--interface", interface != nil),
+            let given = [("--protocol", `protocol` != nil), ("--name", name != nil), ("--listen", listen != nil), ("--interface", interface != nil), ("--serial", serial != nil), ("--link", link != nil), ("--baud", baud != nil),
                          ("--size", panel.size != nil), ("--pixel", panel.pixel != "rgb"), ("--order", panel.order != nil),
                          ("--start-universe", panel.startUniverse != nil), ("--channels-per-universe", panel.channelsPerUniverse != nil),
                          ("--layout", panel.layout != "rows"), ("--flip", !panel.flip.isEmpty), ("--sync", sync != nil),
@@ -134,6 +140,7 @@ struct Serve: AsyncParsableCommand {
         // Multicast arrives only at a wildcard socket: --interface alone means 0.0.0.0.
         var transport = "udp: \(quoted(listen ?? (interface == nil ? "127.0.0.1" : "0.0.0.0") + ":\(plugin.defaultPort)"))"
         if let i = interface { transport += ", interface: \(quoted(i)), multicast: true" }
+        if plugin.carrier == .serial || serial != nil { transport = serialTransportYAML() }
         var yaml = "controllers:\n  - name: \(quoted(name ?? plugin.name))\n    protocol: \(quoted(plugin.name))\n    transport: { \(transport) }\n"
         yaml += try panel.yaml(plugin: plugin)
         var frame: [String] = []
@@ -162,7 +169,7 @@ enum FlagNames {
         ("panel.width", "--size"), ("panel.height", "--size"), ("panel.pixel", "--pixel"), ("panel.order", "--order"),
         ("mapping.start-universe", "--start-universe"), ("mapping.channels-per-universe", "--channels-per-universe"),
         ("mapping.layout", "--layout"), ("mapping.flip", "--flip"), ("mapping", "--size/--start-universe/--channels-per-universe"),
-        ("transport.udp", "--listen"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
+("transport.udp", "--listen"), ("transport.serial", "--serial"), ("transport.baud", "--baud"), ("transport.link", "--link"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
         ("options.", "--option "), ("name", "--name"), ("protocol", "--protocol"),
     ]
 
@@ -172,5 +179,15 @@ enum FlagNames {
             return "\(flag)\(k.hasSuffix(".") ? String(key.dropFirst(k.count)) : ""): \(e.message)"
         }
         return "\(key): \(e.message)"
+    }
+}
+
+extension Serve {
+    /// The `transport:` keys of `--serial`, `--link` and `--baud`.
+    func serialTransportYAML() -> String {
+        var t = "serial: \(quoted(serial ?? "pty"))"
+        if let l = link { t += ", link: \(quoted(l))" }
+        if let b = baud { t += ", baud: \(b)" }
+        return t
     }
 }

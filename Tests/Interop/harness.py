@@ -125,6 +125,7 @@ class Listening:
     transport: str
     address: str
     port: int
+    path: Optional[str] = None  # serial lines: the path a sender opens
 
 
 class Serve:
@@ -171,7 +172,7 @@ class Serve:
                     doc = None  # written atomically by contract; tolerate a partial read once
                 if doc is not None:
                     self.listening = [Listening(l["controller"], l["protocol"], l["transport"],
-                                                l["address"], int(l["port"]))
+                                                l.get("address", ""), int(l.get("port", 0)), l.get("path"))
                                       for l in doc["listening"]]
                     return
             time.sleep(0.05)
@@ -183,6 +184,13 @@ class Serve:
             if l.controller == controller:
                 return l.port
         raise AssertionError(f"no listening entry for controller {controller!r}: {self.listening}")
+
+    def path(self, controller: str) -> str:
+        """The serial line a serial controller serves (a PTY's slave path or a tty)."""
+        for l in self.listening:
+            if l.controller == controller and l.path:
+                return l.path
+        raise AssertionError(f"no serial line for controller {controller!r}: {self.listening}")
 
     def stop(self) -> int:
         """SIGTERM, wait; returns the exit code (SIGKILL and an error if it hangs)."""

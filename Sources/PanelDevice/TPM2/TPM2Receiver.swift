@@ -1,0 +1,144 @@
+import PanelCore
+import PanelWire
+
+/// When a TPM2 receiver answers with 0xAC.
+public enum TPM2AckProfile: String, Sendable, CaseIterable {
+    /// hyperion.ng's firmware: after every packet.
+    case everyPacket = "every-packet"
+    /// WLED: only to a 0xAA ping.
+    case pingOnly = "ping-only"
+}
+
+/// Settings of an emulated TPM2 serial receiver.
+public struct TPM2ReceiverSettings: Sendable {
+    public var name: String
+    public var map: ChannelMap
+    public var ack: TPM2AckProfile
+    public init(name: String, map: ChannelMap, ack: TPM2AckProfile = .pingOnly) { self.name = name; self.map = map; self.ack = ack }
+}
+
+/// A TPM2 receiver on a serial line: each 0xDA data packet carries the pixels in chain
+/// order and is one frame; 0xC0 commands are counted; acknowledgements follow the profile.
+public final class TPM2Receiver: DeviceModel {
+    public let settings: TPM2ReceiverSettings
+    public var name: String { settings.name }
+    private var records = DeviceRecords()
+    private var framers: [PacketSource: TPM2SerialFramer] = [:]
+    private var skippedBefore = 0
+    private var canvas: Canvas
+    private var frameIndex = 0
+    static let maxSources = 16
+    private static let ackBytes: [UInt8] = [TPM2Serial.ack]
+
+    public init(settings: TPM2ReceiverSettings) {
+        self.settings = settings
+        canvas = Canvas(width: settings.map.width, height: settings.map.height, format: settings.map.format)
+    }
+
+    public var counters: DeviceCounters {
+        var c = records.counters
+        let skipped = skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes }
+        if skipped > 0 { c.count("skipped-bytes", skipped) }
+        return c
+    }
+    public var findings: [DeviceFinding] { records.findings.items }
+    public var malformedPackets: [MalformedPacket] { records.malformed.items }
+    public var universes: [Int] { [] }
+    public var multicastGroups: Set<String> { [] }
+    public var dataMulticastGroups: Set<String> { [] }
+    public var multicastGeneration: Int { 0 }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
+        var framer = framers.removeValue(forKey: key) ?? TPM2SerialFramer()
+        framer.push(bytes, packet: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
+        framers[key] = framer
+    }
+
+    private func handle(_ p: TPM2SerialPacket, from source: PacketSource, at time: Timestamp) {
+        records.counters.bytes += 5  // start, type, size, end
+        guard let data = records.decode(p.data, from: source, at: time, { (d) throws(WireError) in d }) else { return }
+        switch p.type {
+        case .data:
+            var offset = 0
+            for u in settings.map.universes where offset < data.count {
+                let n = min(settings.map.channelCount(universe: u), data.count - offset)
+                settings.map.apply(universe: u, data: UnsafeRawBufferPointer(rebasing: data[offset..<(offset + n)]), to: &canvas)
+                offset += n
+            }
+            if data.count > offset { records.counters.count("data-beyond-panel") }
+            frameIndex += 1
+            records.counters.frames += 1
+            records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [],
+                                                    sources: [FrameSource(source)], torn: false, synchronized: false))
+        case .command: records.counters.count("commands")
+        case .ping: records.counters.count("pings")
+        }
+        if p.type == .ping || settings.ack == .everyPacket {
+            records.output.replies.append(DeviceReply(bytes: Self.ackBytes, destination: source))
+            records.counters.count("acks")
+        }
+    }
+
+    public func streamEnded(from source: PacketSource, at time: Timestamp) {
+        guard var framer = framers.removeValue(forKey: source) else { return }
+        framer.reset()
+        skippedBefore += framer.skippedBytes
+    }
+
+    public func tick(at time: Timestamp) {}
+    public func finish(at time: Timestamp) {}
+    public func takeOutput() -> DeviceOutput { records.take() }
+}
+
+/// Sends each frame as one 0xDA packet holding the pixels in chain order (at most 65535
+/// bytes: a larger panel's tail is left out).
+public struct TPM2SerialSender: FrameSender {
+    public let settings: SenderSettings
+    private var channels: [UInt8] = []
+    private var data: [UInt8] = []
+    private var packet: [UInt8] = []
+
+    public init(settings: SenderSettings) { self.settings = settings }
+
+    public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
+        data.removeAll(keepingCapacity: true)
+        for u in settings.map.universes {
+            settings.map.extract(universe: u, from: canvas, into: &channels)
+            data += channels
+        }
+        data.withUnsafeBytes { TPM2Serial.packet(into: &packet, type: .data, data: $0) }
+        packet.withUnsafeBytes { emit($0, nil) }
+    }
+
+    public mutating func encodeAnnouncements(emit: DatagramEmitter) {}
+    public var announcementInterval: Timestamp? { nil }
+    public mutating func encodeTermination(_ canvas: Canvas, emit: DatagramEmitter) {}
+}
+
+extension ProtocolPlugin {
+    /// TPM2 on a serial line (PTY or tty): PanelSim plays the receiver.
+    public static let tpm2 = ProtocolPlugin(
+        name: "tpm2", displayName: "TPM2 (serial)", defaultPort: 0, defaultStartUniverse: 0, universeRange: 0...65535,
+        options: ["ack": "every-packet (hyperion.ng: 0xAC after each packet) or ping-only (WLED, default: only a 0xAA ping)"],
+        detect: { b in b.count >= 2 && b[0] == TPM2Serial.start && TPM2Serial.PacketType(rawValue: b[1]) != nil },
+        universeOf: { _ in nil },
+        makeDevice: { (s: ControllerSettings) throws(OptionError) -> DeviceModel in
+            var ack = TPM2AckProfile.pingOnly
+            if let a = s.options["ack"] {
+                guard let parsed = TPM2AckProfile(rawValue: a) else { throw OptionError(key: "ack", "must be every-packet or ping-only, not \"\(a)\"") }
+                ack = parsed
+            }
+            return TPM2Receiver(settings: TPM2ReceiverSettings(name: s.name, map: s.map, ack: ack))
+        },
+        makeSender: { TPM2SerialSender(settings: $0) },
+        summarize: { (b: UnsafeRawBufferPointer, _: Bool) throws(WireError) -> PacketSummary in
+            guard b.count >= 2, b[0] == TPM2Serial.start else { return PacketSummary(kind: .other) }
+            switch TPM2Serial.PacketType(rawValue: b[1]) {
+            case .data: return PacketSummary(kind: .data)
+            case .ping: return PacketSummary(kind: .poll)
+            default: return PacketSummary(kind: .other)
+            }
+        },
+        usesMulticast: false, carrier: .serial)
+}

@@ -1,0 +1,111 @@
+/// TPM2 over a serial line: `0xC9 type size(u16 BE) data 0x36`.
+public enum TPM2Serial {
+    public static let start: UInt8 = 0xC9
+    public static let end: UInt8 = 0x36
+    /// The acknowledgement byte a receiver answers with.
+    public static let ack: UInt8 = 0xAC
+
+    public enum PacketType: UInt8, Sendable {
+        case data = 0xDA
+        case command = 0xC0
+        case ping = 0xAA
+    }
+
+    /// Encodes one packet into `out` (replacing its contents); data beyond 65535 bytes is cut.
+    public static func packet(into out: inout [UInt8], type: PacketType, data: UnsafeRawBufferPointer) {
+        let n = min(data.count, Int(UInt16.max))
+        out.removeAll(keepingCapacity: true)
+        out.append(start)
+        out.append(type.rawValue)
+        out.appendU16BE(UInt16(n))
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<n]))
+        out.append(end)
+    }
+
+    /// A whole packet as an array.
+    public static func packet(type: PacketType, data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        data.withUnsafeBytes { packet(into: &out, type: type, data: $0) }
+        return out
+    }
+}
+
+/// One framed TPM2 packet, a view valid only during the framer's callback.
+public struct TPM2SerialPacket {
+    public var type: TPM2Serial.PacketType
+    public var data: UnsafeRawBufferPointer
+}
+
+/// Cuts a byte stream into TPM2 packets. Bytes outside packets are skipped and counted; an
+/// unknown type, a size beyond `maxDataLength` or a missing end byte drops the packet and
+/// resynchronises on the next start byte. Memory is bounded by `maxDataLength`.
+public struct TPM2SerialFramer {
+    private enum State { case idle, type, sizeHigh, sizeLow, data, end }
+    private var state = State.idle
+    private var type = TPM2Serial.PacketType.data
+    private var size = 0
+    private var buffer: [UInt8] = []
+    public let maxDataLength: Int
+    /// Bytes seen outside any packet (before a start byte, or of a dropped packet).
+    public private(set) var skippedBytes = 0
+
+    public init(maxDataLength: Int = Int(UInt16.max)) {
+        self.maxDataLength = min(max(0, maxDataLength), Int(UInt16.max))
+    }
+
+    /// Feeds the next bytes of the stream; `packet` gets each complete packet, `dropped` each
+    /// packet given up (offset counts from that packet's start byte).
+    public mutating func push(_ bytes: UnsafeRawBufferPointer, packet: (TPM2SerialPacket) -> Void, dropped: (WireError) -> Void) {
+        for b in bytes {
+            switch state {
+            case .idle:
+                if b == TPM2Serial.start { state = .type } else { skippedBytes += 1 }
+            case .type:
+                if let t = TPM2Serial.PacketType(rawValue: b) {
+                    type = t; state = .sizeHigh
+                } else {
+                    skippedBytes += 1
+                    dropped(WireError(.badIdentifier, at: 1, "packet type 0x\(String(b, radix: 16)) (0xda, 0xc0 or 0xaa expected)"))
+                    if b == TPM2Serial.start { state = .type } else { skippedBytes += 1; state = .idle }
+                }
+            case .sizeHigh:
+                size = Int(b) << 8; state = .sizeLow
+            case .sizeLow:
+                size |= Int(b)
+                if size > maxDataLength {
+                    skippedBytes += 4
+                    state = .idle
+                    dropped(WireError(.lengthPastEnd, at: 2, "size \(size) beyond \(maxDataLength)"))
+                } else {
+                    buffer.removeAll(keepingCapacity: true)
+                    state = size == 0 ? .end : .data
+                }
+            case .data:
+                buffer.append(b)
+                if buffer.count == size { state = .end }
+            case .end:
+                if b == TPM2Serial.end {
+                    state = .idle
+                    buffer.withUnsafeBytes { packet(TPM2SerialPacket(type: type, data: $0)) }
+                } else {
+                    skippedBytes += 4 + size
+                    dropped(WireError(.badIdentifier, at: 4 + size, "end byte 0x\(String(b, radix: 16)) instead of 0x36 (size \(size))"))
+                    if b == TPM2Serial.start { state = .type } else { skippedBytes += 1; state = .idle }
+                }
+            }
+        }
+    }
+
+    /// Forgets a partial packet (the line closed); its bytes count as skipped.
+    public mutating func reset() {
+        switch state {
+        case .idle: break
+        case .type: skippedBytes += 1
+        case .sizeHigh: skippedBytes += 2
+        case .sizeLow: skippedBytes += 3
+        case .data, .end: skippedBytes += 4 + buffer.count
+        }
+        state = .idle
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
