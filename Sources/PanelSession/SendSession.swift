@@ -60,10 +60,10 @@ public struct SendResult: Sendable {
 /// The send half of the pipeline: picture → channel map → encoder → socket or pcap.
 public final class SendSession: @unchecked Sendable {
     public let options: SendOptions
-    private var sender: FrameSender
-    private var result = SendResult()
+    var sender: FrameSender
+    var result = SendResult()
     private var staticFrame: Canvas?
-    private let stopRequested = NIOLockedValueBox(false)
+    let stopRequested = NIOLockedValueBox(false)
 
     /// Ends the run after the current frame (safe from any thread, e.g. on SIGINT): the
     /// stream still ends cleanly (sACN stream-terminated packets).
@@ -134,7 +134,7 @@ public final class SendSession: @unchecked Sendable {
         if let path = options.pcapPath { return try runToPcap(path: path) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let result = try await runLoop(group: group)
+            let result = options.plugin.carrier == .tcp ? try await runTCP(group: group) : try await runLoop(group: group)
             try? await group.shutdownGracefully()
             return result
         } catch {

@@ -49,9 +49,9 @@ public struct ControllerResult: Sendable {
 public final class ServeSession: @unchecked Sendable {
     public let config: SessionConfig
     public let options: ServeOptions
-    private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
-    private let loop: EventLoop
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
 
     /// Confined to the session's event loop (hence unchecked).
     final class Controller: @unchecked Sendable {
@@ -72,6 +72,8 @@ public final class ServeSession: @unchecked Sendable {
         let plugin: ProtocolPlugin
         var controllers: [Controller]
         var endpoint: UDPEndpoint?
+        /// The listening socket of a TCP controller (ServeSession+TCP.swift).
+        var tcp: TCPServer?
         var byUniverse: [Int: Controller] = [:]
         var joining = false
         var universesGeneration = 0
@@ -82,7 +84,7 @@ public final class ServeSession: @unchecked Sendable {
         init(plugin: ProtocolPlugin, controllers: [Controller]) { self.plugin = plugin; self.controllers = controllers }
     }
 
-    private var ports: [Port] = []
+    var ports: [Port] = []
     private var epoch: Timestamp?
     private var startWall = Date()
     private var stopPromise: EventLoopPromise<Void>
@@ -172,10 +174,12 @@ public final class ServeSession: @unchecked Sendable {
         var order: [String] = []
         for c in config.controllers {
             let map = try c.channelMap()
-            guard case let .udp(host, port) = c.transport else {
-                throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP transports are served so far")
+            let host: String, port: Int, key: String
+            switch c.transport {
+            case let .udp(h, n): (host, port, key) = (h, n, "\(h):\(n)")
+            case let .tcp(h, n): (host, port, key) = (h, n, "tcp:\(h):\(n)")
+            default: throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP and TCP transports are served so far")
             }
-            let key = "\(host):\(port)"
             let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
                                               localAddress: LocalAddresses.reported(forBind: host, interface: c.interface),
@@ -234,6 +238,7 @@ public final class ServeSession: @unchecked Sendable {
     private func bindAll() async throws {
         for p in ports {
             let first = p.controllers[0].config
+            if case let .tcp(host, port) = first.transport { try await bindTCP(p, host: host, port: port); continue }
             guard case let .udp(host, port) = first.transport else { continue }
             let interface = p.controllers.compactMap { $0.config.interface }.first
             let udp = UDPOptions(host: host, port: port, receiveBufferBytes: options.receiveBufferBytes, multicastInterface: interface)
@@ -301,7 +306,7 @@ public final class ServeSession: @unchecked Sendable {
         }
     }
 
-    private func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
+    func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
         let now = ServeSession.now()
         if epoch == nil { epoch = now }
         // Formatting an address costs more than decoding a packet: reuse it per sender.
@@ -351,7 +356,7 @@ public final class ServeSession: @unchecked Sendable {
         }
     }
 
-    private func drain(_ p: Port) {
+    func drain(_ p: Port) {
         var wrote = false
         for c in p.controllers {
             let out = c.model.takeOutput()
@@ -363,6 +368,8 @@ public final class ServeSession: @unchecked Sendable {
                     r.bytes.withUnsafeBytes { e.write($0, to: address) }
                     wrote = true
                 }
+            } else if let t = p.tcp {
+                writeTCP(out.replies, to: t)
             }
         }
         if wrote { p.endpoint?.flush() }
@@ -396,6 +403,7 @@ public final class ServeSession: @unchecked Sendable {
         guard let path = options.readyFile else { return }
         var listening: [JSONValue] = []
         for p in ports {
+            if let t = p.tcp { listening += tcpListening(p, t); continue }
             guard let e = p.endpoint else { continue }
             for c in p.controllers {
                 listening.append(.object(["controller": .string(c.config.name), "protocol": .string(c.config.plugin.name),
@@ -408,6 +416,7 @@ public final class ServeSession: @unchecked Sendable {
     private func finishAll() async throws -> ServeResult {
         // Close the sockets first, so nothing arrives after the models have finished.
         var drops: [String: Int] = [:]
+        let connections = await closeTCP()
         for p in ports {
             guard let e = p.endpoint else { continue }
             if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
@@ -437,6 +446,7 @@ public final class ServeSession: @unchecked Sendable {
                 }.get()
                 var counted = counters
                 if joinFailures > 0 { counted.count("multicast-join-failed", joinFailures) }
+                if let k = connections[ObjectIdentifier(p)] { ServeSession.count(k, into: &counted) }
                 let result = ControllerResult(name: c.config.name, counters: counted, golden: c.recorder?.golden == nil ? nil : golden,
                                               recordingStopped: c.recorder?.stopReason, findings: findings, malformed: malformed)
                 if let stop = result.recordingStopped { outputErrors.append("\(c.config.name): \(stop)") }
