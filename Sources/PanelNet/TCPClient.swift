@@ -1,5 +1,8 @@
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A TCP connection to a controller (send). Whatever the controller sends back is read and
 /// discarded, so its replies can never fill our receive window.
@@ -18,6 +21,12 @@ public final class TCPClient: @unchecked Sendable {
             }
         do {
             return TCPClient(channel: try await bootstrap.connect(host: host, port: port).get())
+        } catch let e as NIOConnectionError {
+            let reasons = e.connectionErrors.map { failure -> String in
+                if let io = failure.error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+                return "\(failure.error)"
+            }
+            throw TransportError("TCP \(host):\(port)", "cannot connect: " + (reasons.first ?? (e.dnsAAAAError ?? e.dnsAError).map { "\($0)" } ?? "no address"))
         } catch {
             throw TransportError("TCP \(host):\(port)", "cannot connect: \(error)")
         }

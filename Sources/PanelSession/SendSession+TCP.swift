@@ -2,6 +2,8 @@ import NIOCore
 import NIOPosix
 import PanelCore
 import PanelDevice
+import PanelCapture
+import Foundation
 import PanelNet
 
 /// Sending to a controller whose protocol travels over TCP (`carrier: .tcp`, e.g. OPC): one
@@ -14,6 +16,38 @@ extension SendSession {
         pacer.loop.execute { pacer.step() }
         try await pacer.done.futureResult.get()
         await client.close()
+        return result
+    }
+
+    /// Writes the frames as one TCP connection in a pcap (handshake, one segment run per frame,
+    /// FIN), timestamped at the frame rate (no sleeping).
+    func runTCPToPcap(path: String) throws -> SendResult {
+        let writer: PcapWriter
+        do { writer = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }
+        let fps = options.fps ?? 30
+        let limit = frameLimit ?? Int((options.seconds ?? 1) * fps)
+        let base = Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        let server = Endpoint(address: options.host ?? "127.0.0.1", port: UInt16(truncatingIfNeeded: options.port))
+        do {
+            let stream = try PcapTCPStream(writer: writer, client: Endpoint(address: options.bindHost, port: 50000), server: server)
+            try stream.open(time: base)
+            var failure: Error? = nil
+            for k in 0..<limit {
+                let t = base + DriftFreePacing.offset(index: k, rate: fps)
+                sender.encode(frame(k), emit: { [self] bytes, _ in
+                    do { try stream.send(time: t, bytes) } catch { failure = error }
+                    result.packets += 1
+                    result.bytes += bytes.count
+                })
+                if let f = failure { throw f }
+                result.frames += 1
+            }
+            try stream.close(time: base + DriftFreePacing.offset(index: limit, rate: fps))
+            try writer.close()
+        } catch {
+            throw OutputError(path: path, reason: "\(error)")
+        }
+        result.elapsed = Double(limit) / fps
         return result
     }
 

@@ -131,7 +131,7 @@ public final class SendSession: @unchecked Sendable {
 
     /// Sends over UDP, paced drift-free at `fps` (frame k leaves at start + k/fps) or at top speed.
     public func run() async throws -> SendResult {
-        if let path = options.pcapPath { return try runToPcap(path: path) }
+        if let path = options.pcapPath { return options.plugin.carrier == .tcp ? try runTCPToPcap(path: path) : try runToPcap(path: path) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let result = options.plugin.carrier == .tcp ? try await runTCP(group: group) : try await runLoop(group: group)

@@ -12,7 +12,7 @@ extension ServeSession {
         let handlers = TCPServerHandlers(
             onData: { [self] buffer, address in receive(buffer, from: address, port: p) },
             onReadComplete: { [self] in drain(p) },
-            onClosed: { [self] address, _ in
+            onClosed: { address, _ in
                 let source = PacketSource(address: address.ipAddress ?? "?", port: UInt16(truncatingIfNeeded: address.port ?? 0))
                 let now = ServeSession.now()
                 for c in p.controllers { c.model.streamEnded(from: source, at: now) }
