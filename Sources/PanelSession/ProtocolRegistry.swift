@@ -8,6 +8,7 @@ public struct ProtocolRegistry: Sendable {
     public static let standard = ProtocolRegistry(plugins: [
         .artNet, .e131,
         .enttecPro, .tpm2,
+        .openPixelControl,
     ])
 
     public var names: [String] { plugins.map(\.name) }

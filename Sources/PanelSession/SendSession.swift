@@ -133,11 +133,11 @@ public final class SendSession: @unchecked Sendable {
 
     /// Sends over UDP, paced drift-free at `fps` (frame k leaves at start + k/fps) or at top speed.
     public func run() async throws -> SendResult {
-        if let path = options.pcapPath { return try runToPcap(path: path) }
+        if let path = options.pcapPath { return options.plugin.carrier == .tcp ? try runTCPToPcap(path: path) : try runToPcap(path: path) }
         if let target = options.serial { return try await runSerial(target) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let result = try await runLoop(group: group)
+            let result = options.plugin.carrier == .tcp ? try await runTCP(group: group) : try await runLoop(group: group)
             try? await group.shutdownGracefully()
             return result
         } catch {

@@ -50,7 +50,7 @@ public final class ServeSession: @unchecked Sendable {
     public let config: SessionConfig
     public let options: ServeOptions
     let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
 
     /// Confined to the session's event loop (hence unchecked).
@@ -74,6 +74,8 @@ public final class ServeSession: @unchecked Sendable {
         var endpoint: UDPEndpoint?
         /// The serial line of a serial controller (ServeSession+Serial.swift).
         var serial: SerialPort?
+        /// The listening socket of a TCP controller (ServeSession+TCP.swift).
+        var tcp: TCPServer?
         var byUniverse: [Int: Controller] = [:]
         var joining = false
         var universesGeneration = 0
@@ -176,13 +178,13 @@ public final class ServeSession: @unchecked Sendable {
         var order: [String] = []
         for c in config.controllers {
             let map = try c.channelMap()
-            let host: String, port: Int
+            let host: String, port: Int, key: String
             switch c.transport {
-            case let .udp(h, p): (host, port) = (h, p)
-            case .serial: (host, port) = ("serial", 0)  // port 0: a line of its own
-            default: throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "only UDP and serial transports are served so far")
+            case let .udp(h, n): (host, port, key) = (h, n, "\(h):\(n)")
+            case let .tcp(h, n): (host, port, key) = (h, n, "tcp:\(h):\(n)")
+            case .serial: (host, port, key) = ("serial", 0, "serial")  // port 0: a line of its own
+            case .interface: throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "raw Ethernet controllers are not served yet")
             }
-            let key = "\(host):\(port)"
             let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
                                               localAddress: LocalAddresses.reported(forBind: host, interface: c.interface),
@@ -241,6 +243,7 @@ public final class ServeSession: @unchecked Sendable {
     private func bindAll() async throws {
         for p in ports {
             let first = p.controllers[0].config
+            if case let .tcp(host, port) = first.transport { try await bindTCP(p, host: host, port: port); continue }
             guard case let .udp(host, port) = first.transport else { continue }
             let interface = p.controllers.compactMap { $0.config.interface }.first
             let udp = UDPOptions(host: host, port: port, receiveBufferBytes: options.receiveBufferBytes, multicastInterface: interface)
@@ -309,7 +312,7 @@ public final class ServeSession: @unchecked Sendable {
         }
     }
 
-    private func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
+    func receive(_ buffer: ByteBuffer, from address: SocketAddress, port p: Port) {
         let now = ServeSession.now()
         if epoch == nil { epoch = now }
         // Formatting an address costs more than decoding a packet: reuse it per sender.
@@ -373,6 +376,8 @@ public final class ServeSession: @unchecked Sendable {
                     r.bytes.withUnsafeBytes { e.write($0, to: address) }
                     wrote = true
                 }
+            } else if let t = p.tcp {
+                writeTCP(out.replies, to: t)
             }
         }
         if wrote { p.endpoint?.flush() }
@@ -407,6 +412,7 @@ public final class ServeSession: @unchecked Sendable {
         var listening: [JSONValue] = []
         for p in ports {
             if let line = p.serial { listening += serialReadyEntries(p, line); continue }
+            if let t = p.tcp { listening += tcpListening(p, t); continue }
             guard let e = p.endpoint else { continue }
             for c in p.controllers {
                 listening.append(.object(["controller": .string(c.config.name), "protocol": .string(c.config.plugin.name),
@@ -419,6 +425,7 @@ public final class ServeSession: @unchecked Sendable {
     private func finishAll() async throws -> ServeResult {
         // Close the sockets first, so nothing arrives after the models have finished.
         var drops: [String: Int] = [:]
+        let connections = await closeTCP()
         for p in ports {
             guard let e = p.endpoint else { continue }
             if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
@@ -448,6 +455,7 @@ public final class ServeSession: @unchecked Sendable {
                 }.get()
                 var counted = counters
                 if joinFailures > 0 { counted.count("multicast-join-failed", joinFailures) }
+                if let k = connections[ObjectIdentifier(p)] { ServeSession.count(k, into: &counted) }
                 let result = ControllerResult(name: c.config.name, counters: counted, golden: c.recorder?.golden == nil ? nil : golden,
                                               recordingStopped: c.recorder?.stopReason, findings: findings, malformed: malformed)
                 if let stop = result.recordingStopped { outputErrors.append("\(c.config.name): \(stop)") }

@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     var `protocol`: String?
     @Option(help: "Controller name (its folder under --record); default: the protocol's name.")
     var name: String?
-    @Option(help: "UDP address to listen on, HOST:PORT (default 127.0.0.1 and the protocol's port; port 0 = any free port).")
+    @Option(help: "UDP (or, for a TCP protocol, TCP) address to listen on, HOST:PORT (default 127.0.0.1 and the protocol's port; port 0 = any free port).")
     var listen: String?
     @Option(help: "Receive multicast on this interface (sACN: the universes', sync and discovery groups); without --listen, binds 0.0.0.0 and the protocol's port.")
     var interface: String?
@@ -138,7 +138,8 @@ struct Serve: AsyncParsableCommand {
             throw UsageError(message: "unknown protocol \"\(protoName)\" (known: \(ProtocolRegistry.standard.names.joined(separator: ", ")))")
         }
         // Multicast arrives only at a wildcard socket: --interface alone means 0.0.0.0.
-        var transport = "udp: \(quoted(listen ?? (interface == nil ? "127.0.0.1" : "0.0.0.0") + ":\(plugin.defaultPort)"))"
+        let carrier = plugin.carrier == .tcp ? "tcp" : "udp"  // --listen is the TCP address for a TCP protocol
+        var transport = "\(carrier): \(quoted(listen ?? (interface == nil ? "127.0.0.1" : "0.0.0.0") + ":\(plugin.defaultPort)"))"
         if let i = interface { transport += ", interface: \(quoted(i)), multicast: true" }
         if plugin.carrier == .serial || serial != nil { transport = serialTransportYAML() }
         var yaml = "controllers:\n  - name: \(quoted(name ?? plugin.name))\n    protocol: \(quoted(plugin.name))\n    transport: { \(transport) }\n"
@@ -169,7 +170,7 @@ enum FlagNames {
         ("panel.width", "--size"), ("panel.height", "--size"), ("panel.pixel", "--pixel"), ("panel.order", "--order"),
         ("mapping.start-universe", "--start-universe"), ("mapping.channels-per-universe", "--channels-per-universe"),
         ("mapping.layout", "--layout"), ("mapping.flip", "--flip"), ("mapping", "--size/--start-universe/--channels-per-universe"),
-("transport.udp", "--listen"), ("transport.serial", "--serial"), ("transport.baud", "--baud"), ("transport.link", "--link"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
+        ("transport.udp", "--listen"), ("transport.tcp", "--listen"), ("transport.serial", "--serial"), ("transport.baud", "--baud"), ("transport.link", "--link"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
         ("options.", "--option "), ("name", "--name"), ("protocol", "--protocol"),
     ]
 
