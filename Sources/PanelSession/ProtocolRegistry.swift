@@ -5,7 +5,7 @@ public struct ProtocolRegistry: Sendable {
     public let plugins: [ProtocolPlugin]
     public init(plugins: [ProtocolPlugin]) { self.plugins = plugins }
 
-    public static let standard = ProtocolRegistry(plugins: [.artNet, .e131])
+    public static let standard = ProtocolRegistry(plugins: [.artNet, .e131, .ddp, .tpm2net])
 
     public var names: [String] { plugins.map(\.name) }
     public func plugin(named name: String) -> ProtocolPlugin? {
