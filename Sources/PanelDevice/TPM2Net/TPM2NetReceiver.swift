@@ -30,7 +30,8 @@ public struct TPM2NetReceiverSettings: Sendable {
 /// - A frame is split over packets numbered 1...count. Packet n's data lands in the panel's
 ///   buffer (chain order through the channel map) at (n − 1) × the size of the frame's other
 ///   packets: senders cut a frame into equal parts and only the last may be shorter. A last
-///   packet that arrives before any other waits for one that tells the size.
+///   packet that arrives before any other cannot be placed and is counted
+///   (`last-packet-unplaced`).
 /// - The frame is complete, and emitted, when all `count` packets have arrived. It is emitted
 ///   torn when a new packet 1, a packet number already received or another count arrives
 ///   first (the next frame began), or when the frame timeout passes in silence.
@@ -60,9 +61,6 @@ public final class TPM2NetReceiver: DeviceModel {
     private var received = [Bool](repeating: false, count: 256)
     private var receivedCount = 0
     private var stride: Int?
-    /// The last packet's data while the size of the others is not known yet.
-    private var heldLast: [UInt8] = []
-    private var hasHeldLast = false
     private var lastPacket: Timestamp?
     private var frameSources: [FrameSource] = []
     private var lastComplete: Timestamp?
@@ -136,19 +134,13 @@ public final class TPM2NetReceiver: DeviceModel {
             if let known = stride, known != size { records.counters.count("unequal-packet-sizes") }
             if stride == nil { stride = size }
             place(p.data, at: (n - 1) * size, from: source, at: now)
-            if hasHeldLast, let st = stride {
-                hasHeldLast = false
-                heldLast.withUnsafeBytes { place($0, at: (count - 1) * st, from: source, at: now) }
-            }
         } else if count == 1 {
             place(p.data, at: 0, from: source, at: now)
         } else if let st = stride {
             place(p.data, at: (n - 1) * st, from: source, at: now)
         } else {
-            // Nothing tells the other packets' size yet: keep (at most a panel's worth of) it.
-            heldLast.removeAll(keepingCapacity: true)
-            heldLast.append(contentsOf: UnsafeRawBufferPointer(rebasing: p.data[0..<min(size, wire.count)]))
-            hasHeldLast = true
+            // Packet 1 starts every frame, so no other packet told the size: nowhere to put it.
+            records.counters.count("last-packet-unplaced")
         }
         if receivedCount == count {
             if let last = lastComplete {
@@ -197,7 +189,6 @@ public final class TPM2NetReceiver: DeviceModel {
                 }
             }
         }
-        if hasHeldLast { records.counters.count("last-packet-unplaced") }
         dirtyLower = Int.max
         dirtyUpper = 0
         records.counters.frames += 1
@@ -210,7 +201,6 @@ public final class TPM2NetReceiver: DeviceModel {
         for i in received.indices { received[i] = false }
         receivedCount = 0
         stride = nil
-        hasHeldLast = false
     }
 
     public func tick(at now: Timestamp) {
