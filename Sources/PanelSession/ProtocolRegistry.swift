@@ -9,6 +9,7 @@ public struct ProtocolRegistry: Sendable {
         .artNet, .e131,
         .enttecPro, .tpm2,
         .openPixelControl,
+        .ddp, .tpm2net,
     ])
 
     public var names: [String] { plugins.map(\.name) }

@@ -1,0 +1,219 @@
+import PanelCore
+import PanelWire
+
+/// Settings of an emulated TPM2.net receiver.
+public struct TPM2NetReceiverSettings: Sendable {
+    /// Where the 0xAC answer to a ping goes.
+    public enum PingReply: String, Sendable, CaseIterable {
+        /// To the pinging host's UDP port 65442, as WLED does.
+        case wled
+        /// Back to the pinging address and port.
+        case source
+        /// Pings are counted, not answered.
+        case off
+    }
+
+    public var name: String
+    public var map: ChannelMap
+    public var frame: FrameSettings
+    /// Drop packets that break a spec rule instead of acting on them.
+    public var strict: Bool
+    public var pingReply: PingReply
+
+    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), strict: Bool = false, pingReply: PingReply = .wled) {
+        self.name = name; self.map = map; self.frame = frame; self.strict = strict; self.pingReply = pingReply
+    }
+}
+
+/// An emulated TPM2.net receiver (WLED's, Jinx!'s peers).
+///
+/// - A frame is split over packets numbered 1...count. Packet n's data lands in the panel's
+///   buffer (chain order through the channel map) at (n − 1) × the size of the frame's other
+///   packets: senders cut a frame into equal parts and only the last may be shorter. A last
+///   packet that arrives before any other cannot be placed and is counted
+///   (`last-packet-unplaced`).
+/// - The frame is complete, and emitted, when all `count` packets have arrived. It is emitted
+///   torn when a new packet 1, a packet number already received or another count arrives
+///   first (the next frame began), or when the frame timeout passes in silence.
+/// - Bytes past the panel are counted and dropped: memory stays the panel's size.
+/// - A ping (0xAA) is answered with the single byte 0xAC, by default to the pinging host's UDP
+///   port 65442 (WLED), optionally to the pinging port, or not at all (`ping-reply`).
+public final class TPM2NetReceiver: DeviceModel {
+    public var name: String { settings.name }
+    public let settings: TPM2NetReceiverSettings
+    public var counters: DeviceCounters { records.counters }
+    public var findings: [DeviceFinding] { records.findings.items }
+    public var malformedPackets: [MalformedPacket] { records.malformed.items }
+    public var universes: [Int] { [] }
+    public var multicastGroups: Set<String> { [] }
+    public var dataMulticastGroups: Set<String> { [] }
+    public var multicastGeneration: Int { 0 }
+
+    /// What the panel shows now.
+    public private(set) var canvas: Canvas
+
+    private var records = DeviceRecords()
+    private var wire: [UInt8]
+    private var dirtyLower = Int.max
+    private var dirtyUpper = 0
+    /// The frame being received: its packet count, which packets are in, and their size.
+    private var frameCount: Int?
+    private var received = [Bool](repeating: false, count: 256)
+    private var receivedCount = 0
+    private var stride: Int?
+    private var lastPacket: Timestamp?
+    private var frameSources: [FrameSource] = []
+    private var lastComplete: Timestamp?
+    private var frameInterval: Int64 = 0
+    private var nextIndex = 1
+    private var reportedPastPanel = false
+
+    public init(settings: TPM2NetReceiverSettings) {
+        self.settings = settings
+        let map = settings.map
+        canvas = Canvas(width: map.width, height: map.height, format: map.format)
+        wire = [UInt8](repeating: 0, count: map.width * map.height * map.format.bytesPerPixel)
+    }
+
+    /// The timeout for an incomplete frame: the configured one, else twice the interval
+    /// between complete frames, at least 100 ms.
+    public var timeout: Timestamp {
+        if let t = settings.frame.timeout { return t }
+        return max(FrameAssembler.minimumTimeout, Timestamp(nanoseconds: frameInterval.multipliedReportingOverflow(by: 2).partialValue))
+    }
+
+    public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        guard let packet = records.decode(datagram, from: source, at: time, TPM2NetDecoder.decode) else { return }
+        if !packet.violations.isEmpty, records.violations(packet.violations.ruleIDs, strict: settings.strict) { return }
+        switch packet.type {
+        case .ping:
+            records.counters.count("ping")
+            answerPing(from: source)
+        case .command:
+            records.counters.count("command-ignored")
+        case .data:
+            records.counters.count("data")
+            handleData(packet, from: source, at: time)
+        }
+    }
+
+    private func answerPing(from source: PacketSource) {
+        let destination: PacketSource
+        switch settings.pingReply {
+        case .off:
+            records.counters.count("ping-unanswered-by-config")
+            return
+        case .wled: destination = PacketSource(address: source.address, port: TPM2Net.replyPort)
+        case .source: destination = source
+        }
+        records.output.replies.append(DeviceReply(bytes: [TPM2Net.acknowledgement], destination: destination))
+        records.counters.count("ping-answered")
+    }
+
+    private func handleData(_ p: TPM2NetPacket, from source: PacketSource, at now: Timestamp) {
+        let n = Int(p.packetNumber), count = Int(p.packetCount)
+        guard n >= 1, n <= count else {
+            records.counters.count("packet-number-unusable")
+            return
+        }
+        if let c = frameCount, n == 1 || received[n] || c != count {
+            // The next frame began before this one was complete.
+            records.find("torn", universe: nil, at: now, "TPM2.net frame torn: \(receivedCount) of \(c) packets had arrived when packet \(n) of \(count) from \(source) began the next")
+            emit(at: now, torn: true)
+        }
+        if frameCount == nil {
+            frameCount = count
+        }
+        received[n] = true
+        receivedCount += 1
+        lastPacket = now
+        let s = FrameSource(source)
+        if !frameSources.contains(s) { frameSources.append(s) }
+        let size = p.data.count
+        if n < count {
+            if let known = stride, known != size { records.counters.count("unequal-packet-sizes") }
+            if stride == nil { stride = size }
+            place(p.data, at: (n - 1) * size, from: source, at: now)
+        } else if count == 1 {
+            place(p.data, at: 0, from: source, at: now)
+        } else if let st = stride {
+            place(p.data, at: (n - 1) * st, from: source, at: now)
+        } else {
+            // Packet 1 starts every frame, so no other packet told the size: nowhere to put it.
+            records.counters.count("last-packet-unplaced")
+        }
+        if receivedCount == count {
+            if let last = lastComplete {
+                let interval = (now - last).nanoseconds
+                if interval > 0 && interval <= FrameAssembler.silenceLimit.nanoseconds {
+                    frameInterval = frameInterval == 0 ? interval : (frameInterval / 8) * 7 + interval / 8
+                }
+            }
+            lastComplete = now
+            emit(at: now, torn: false)
+        }
+    }
+
+    /// Writes data at a byte offset of the panel's chain-ordered buffer; the excess is counted.
+    private func place(_ data: UnsafeRawBufferPointer, at start: Int, from source: PacketSource, at now: Timestamp) {
+        // start is at most 254 × 65535 and data at most 65535 bytes: no overflow in Int.
+        let end = start + data.count
+        let inside = min(end, wire.count)
+        if end > wire.count {
+            records.counters.count("past-panel-bytes", end - max(start, wire.count))
+            if !reportedPastPanel {
+                reportedPastPanel = true
+                records.find("past-panel", universe: nil, at: now, "\(source) sends bytes \(start)..<\(end), past the panel's \(wire.count) bytes: the excess is dropped")
+            }
+        }
+        guard start < inside else { return }
+        wire.withUnsafeMutableBytes { dst in
+            guard let base = dst.baseAddress, let src = data.baseAddress else { return }
+            (base + start).copyMemory(from: src, byteCount: inside - start)
+        }
+        dirtyLower = min(dirtyLower, start)
+        dirtyUpper = max(dirtyUpper, inside)
+    }
+
+    private func emit(at now: Timestamp, torn: Bool) {
+        let map = settings.map
+        let perUniverse = map.pixelsPerUniverse * map.format.bytesPerPixel
+        if dirtyLower < dirtyUpper {
+            let first = dirtyLower / perUniverse
+            let last = (dirtyUpper - 1) / perUniverse
+            wire.withUnsafeBytes { all in
+                for u in first...last {
+                    let lo = u * perUniverse
+                    let hi = min(all.count, lo + perUniverse)
+                    map.apply(universeIndex: u, data: UnsafeRawBufferPointer(rebasing: all[lo..<hi]), to: &canvas)
+                }
+            }
+        }
+        dirtyLower = Int.max
+        dirtyUpper = 0
+        records.counters.frames += 1
+        if torn { records.counters.torn += 1 }
+        records.output.frames.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: [],
+                                                sources: frameSources.sorted(), torn: torn, synchronized: false))
+        nextIndex += 1
+        frameSources.removeAll(keepingCapacity: true)
+        frameCount = nil
+        for i in received.indices { received[i] = false }
+        receivedCount = 0
+        stride = nil
+    }
+
+    public func tick(at now: Timestamp) {
+        guard frameCount != nil, let last = lastPacket, now - last > timeout else { return }
+        records.counters.count("incomplete-frame-timeout")
+        emit(at: now, torn: true)
+    }
+
+    /// Ends the session: an incomplete frame is emitted torn.
+    public func finish(at now: Timestamp) {
+        guard frameCount != nil else { return }
+        emit(at: now, torn: true)
+    }
+
+    public func takeOutput() -> DeviceOutput { records.take() }
+}

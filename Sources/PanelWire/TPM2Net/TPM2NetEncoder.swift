@@ -1,0 +1,21 @@
+/// Encodes TPM2.net packets into a caller-owned buffer (contents replaced, capacity reused).
+public enum TPM2NetEncoder {
+    /// One packet of `type` carrying at most 65535 bytes of `data`, numbered `number` of `count`.
+    public static func packet(into out: inout [UInt8], type: TPM2Net.PacketType = .data, number: UInt8, count: UInt8,
+                              data: UnsafeRawBufferPointer) {
+        out.removeAll(keepingCapacity: true)
+        let n = min(data.count, Int(UInt16.max))
+        out.append(TPM2Net.startByte)
+        out.append(type.rawValue)
+        out.appendU16BE(UInt16(n))
+        out.append(number)
+        out.append(count)
+        if n > 0 { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<n])) }
+        out.append(TPM2Net.endByte)
+    }
+
+    /// A ping (0xAA) with no data, packet 1 of 1.
+    public static func ping(into out: inout [UInt8]) {
+        packet(into: &out, type: .ping, number: 1, count: 1, data: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+}
