@@ -360,11 +360,13 @@ public final class ReplaySession {
         return (controllers, errors)
     }
 
-    /// Without a config: one gray controller per protocol and destination, a 512-pixel row per
-    /// universe from the lowest to the highest seen (at most 4096 rows).
+    /// Without a config: one controller per protocol and destination (at most 64). For a
+    /// protocol with universes, a gray 512-pixel row per universe from the lowest to the highest
+    /// seen; for one without (DDP, TPM2.net), its channels in rows of 170 RGB pixels (510
+    /// channels, the width of a universe of RGB), as far as its datagrams reach. At most 4096 rows.
     private func universeView(_ result: inout ReplayResult) throws -> [ControllerConfig] {
         struct Key: Hashable { var protocolName: String; var destination: Endpoint }
-        struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min }
+        struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min; var extent = 0 }
         var seen: [Key: Seen] = [:]
         var order: [Key] = []
         let decoder: CaptureDecoder
@@ -372,8 +374,10 @@ public final class ReplaySession {
         _ = decoder.run { event in
             guard case .udp(let d) = event else { return }
             d.payload.withUnsafeBytes { bytes in
-                guard let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port),
-                      let u = plugin.universeOf(bytes) else { return }
+                guard let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port) else { return }
+                let universe = plugin.universeOf(bytes)
+                let extent = universe == nil ? plugin.channelExtent(bytes) : nil
+                guard universe != nil || extent != nil else { return }
                 let key = Key(protocolName: plugin.name, destination: d.destination)
                 var entry: Seen
                 if let known = seen[key] { entry = known } else {
@@ -381,20 +385,33 @@ public final class ReplaySession {
                     entry = Seen(plugin: plugin)
                     order.append(key)
                 }
-                entry.low = min(entry.low, u)
-                entry.high = max(entry.high, u)
+                if let u = universe {
+                    entry.low = min(entry.low, u)
+                    entry.high = max(entry.high, u)
+                }
+                if let e = extent { entry.extent = max(entry.extent, e) }
                 seen[key] = entry
             }
         }
         return order.compactMap { key in
-            guard let s = seen[key], s.low <= s.high else { return nil }
-            let rows = min(4096, s.high - s.low + 1)
+            guard let s = seen[key] else { return nil }
+            let width: Int, rows: Int, pixel: PixelFormat, mapping: MappingSettings
+            if s.low <= s.high {
+                (width, pixel) = (512, .gray)
+                rows = min(4096, s.high - s.low + 1)
+                mapping = MappingSettings(startUniverse: s.low, channelsPerUniverse: 512)
+            } else if s.extent > 0 {
+                (width, pixel) = (170, .rgb)
+                rows = min(4096, (s.extent + 509) / 510)
+                mapping = MappingSettings(startUniverse: s.plugin.defaultStartUniverse, channelsPerUniverse: 510)
+            } else {
+                return nil
+            }
             let label = "\(key.protocolName)-\(key.destination.address)-\(key.destination.port)"
             let name = String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
             return ControllerConfig(name: name, plugin: s.plugin, transport: .udp(host: "0.0.0.0", port: Int(key.destination.port)), multicast: false,
-                                    interface: nil, width: 512, height: rows, pixel: .gray, order: .natural(.gray),
-                                    mapping: MappingSettings(startUniverse: s.low, channelsPerUniverse: 512),
-                                    frame: FrameSettings(), options: [:], line: nil, file: options.capturePath, path: label)
+                                    interface: nil, width: width, height: rows, pixel: pixel, order: .natural(pixel),
+                                    mapping: mapping, frame: FrameSettings(), options: [:], line: nil, file: options.capturePath, path: label)
         }
     }
 }

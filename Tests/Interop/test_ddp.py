@@ -113,3 +113,23 @@ def test_ddp_send_pcap_replay(panelsim, tmp_path):
         assert [f["torn"] for f in rec.frames] == [False, False], rec.frames
         got += _pattern_ks(rec)
     assert got == [5, 5, 6, 6, 200, 200]
+
+
+@pytest.mark.parametrize("protocol,port", [("ddp", 4048), ("tpm2net", 65506)])
+def test_replay_without_config_shows_the_raw_channels(panelsim, tmp_path, protocol, port):
+    """Without a config, a protocol without universes is shown as its channels in rows of 170
+    RGB pixels: for a 170-pixel-wide panel that is the panel itself, so the frames equal those
+    of a replay with the panel's config."""
+    cap = tmp_path / "sent.pcap"
+    harness.run_panelsim(["send", "--protocol", protocol, "--to", "127.0.0.1", "--pattern", "counter", "--size", "170x10",
+                          "--frames", "4", "--fps", "20", "--pcap", str(cap)])
+    config = tmp_path / "replay.yaml"
+    config.write_text(f"controllers:\n  - name: wall\n    protocol: {protocol}\n    transport: {{ udp: 127.0.0.1:{port} }}\n"
+                      "    panel: { width: 170, height: 10, pixel: rgb }\n")
+    harness.run_panelsim(["replay", str(cap), "--config", str(config), "--out", str(tmp_path / "panel")])
+    harness.run_panelsim(["replay", str(cap), "--out", str(tmp_path / "raw")])
+    panel = harness.read_recording(tmp_path / "panel", "wall")
+    raw = harness.read_recording(tmp_path / "raw", f"{protocol}-127.0.0.1-{port}")
+    assert len(panel.written()) == 4 and len(raw.written()) == 4
+    for a, b in zip(panel.written(), raw.written()):
+        assert harness.read_png(panel.folder / a["file"]) == harness.read_png(raw.folder / b["file"])

@@ -78,5 +78,11 @@ extension ProtocolPlugin {
             return PacketSummary(kind: p.data.isEmpty && h.push ? .sync : .data, sequence: h.sequence == 0 ? nil : h.sequence,
                                  sequenceRule: .ddp, violations: violations)
         },
-        usesMulticast: false)
+        usesMulticast: false,
+        channelExtent: { b in
+            guard let p = try? DDPDecoder.decode(b), !p.header.query, !p.header.reply,
+                  p.header.destination == DDP.Destination.display || p.header.destination == DDP.Destination.all else { return nil }
+            let (end, overflow) = Int(p.header.offset).addingReportingOverflow(p.data.count)
+            return overflow ? nil : end
+        })
 }

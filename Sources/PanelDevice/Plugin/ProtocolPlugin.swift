@@ -116,6 +116,10 @@ public final class ProtocolPlugin: Sendable {
     public let usesMulticast: Bool
     /// How the protocol's bytes travel; serve and replay route traffic to the plugin by it.
     public let carrier: Carrier
+    /// For protocols without universes: how many channel bytes from the panel's first channel
+    /// a datagram reaches (DDP offset + length …), so replay can size a raw view without a
+    /// config. Nil for a datagram that carries no pixel data, or a protocol with universes.
+    public let channelExtent: @Sendable (UnsafeRawBufferPointer) -> Int?
 
     public init(name: String, displayName: String, defaultPort: UInt16, defaultStartUniverse: Int, universeRange: ClosedRange<Int>,
                 options: [String: String], detect: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool,
@@ -123,11 +127,13 @@ public final class ProtocolPlugin: Sendable {
                 makeDevice: @escaping @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel,
                 makeSender: @escaping @Sendable (SenderSettings) -> FrameSender,
                 summarize: @escaping @Sendable (UnsafeRawBufferPointer, Bool) throws(WireError) -> PacketSummary,
-                usesMulticast: Bool, carrier: Carrier = .udp) {
+                usesMulticast: Bool, carrier: Carrier = .udp,
+                channelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> Int? = { _ in nil }) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
         self.detect = detect; self.universeOf = universeOf; self.makeDevice = makeDevice; self.makeSender = makeSender
         self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
+        self.channelExtent = channelExtent
     }
 }
 

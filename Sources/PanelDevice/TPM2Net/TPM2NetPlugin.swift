@@ -76,5 +76,10 @@ extension ProtocolPlugin {
             case .command: return PacketSummary(kind: .other, violations: violations)
             }
         },
-        usesMulticast: false)
+        usesMulticast: false,
+        channelExtent: { b in
+            // Packets of one frame are equally long but the last: count × this size bounds the frame.
+            guard let p = try? TPM2NetDecoder.decode(b), p.type == .data else { return nil }
+            return Int(p.packetCount) * p.data.count
+        })
 }
