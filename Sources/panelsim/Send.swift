@@ -140,7 +140,16 @@ struct Protocols: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the protocols PanelSim speaks and their options.")
     func run() throws {
         for p in ProtocolRegistry.standard.plugins {
-            print("\(p.name)\t\(p.displayName), UDP \(p.defaultPort), first universe \(p.defaultStartUniverse)")
+            let transport: String
+            switch p.carrier {
+            case .udp: transport = "UDP \(p.defaultPort)"
+            case .tcp: transport = "TCP \(p.defaultPort)"
+            case .serial: transport = "serial (pseudo-terminal or tty)"
+            case .ethernet: transport = "raw Ethernet"
+            }
+            // Protocols without universes (DDP, OPC, TPM2, Enttec) leave the whole range to the channel map.
+            let universes = p.universeRange == 0...65535 ? "" : ", first universe \(p.defaultStartUniverse)"
+            print("\(p.name)\t\(p.displayName), \(transport)\(universes)")
             for (k, v) in p.options.sorted(by: { $0.key < $1.key }) { print("\toption \(k): \(v)") }
         }
     }
