@@ -212,11 +212,14 @@ public final class ReplaySession {
                 data.payload.withUnsafeBytes { bytes in
                     if !route.decided {
                         route.decided = true
+                        let serverPort = Int(data.flow.destination.port)
+                        let listening = targets.filter { $0.config.plugin.carrier == .tcp && ($0.port == nil || $0.port == serverPort) }
+                        // Content or port first; else the config's TCP controllers for this port name the
+                        // protocol, when they agree (an OPC server on an ephemeral port has no other sign).
                         route.plugin = detector.protocolOf(stream: bytes, serverPort: data.flow.destination.port)
+                            ?? (Set(listening.map(\.config.plugin.name)).count == 1 ? listening.first?.config.plugin : nil)
                         if let plugin = route.plugin {
-                            route.targets = targets.filter {
-                                $0.config.plugin.name == plugin.name && ($0.port == nil || $0.port == Int(data.flow.destination.port))
-                            }
+                            route.targets = listening.filter { $0.config.plugin.name == plugin.name }
                         }
                     }
                     let source = PacketSource(address: data.flow.source.address, port: data.flow.source.port)

@@ -92,12 +92,14 @@ public final class ServeSession: @unchecked Sendable {
     private var stopPromise: EventLoopPromise<Void>
     private var stopped = false
     private let shutDown = NIOLockedValueBox(false)
-    private var pcap: PcapWriter?
+    var pcap: PcapWriter?
     private var dropsAtStart: [String: Int] = [:]
     private var sourceCache: [SocketAddress: PacketSource] = [:]
     private var tickCount = 0
-    private let pcapQueue = DispatchQueue(label: "panelsim.serve.pcap")
-    private var pcapErrors = 0
+    let pcapQueue = DispatchQueue(label: "panelsim.serve.pcap")
+    /// TCP conversations for `--pcap` (ServeSession+TCP.swift); used on `pcapQueue` only.
+    var tcpCapture: TCPCapture?
+    var pcapErrors = 0
     private var pcapDropped = 0
     private let pcapBacklog = NIOLockedValueBox(0)
     /// Serial traffic for `--pcap` (ServeSession+Serial.swift); confined to the event loop.

@@ -87,3 +87,25 @@ def test_send_refused_is_a_clear_error(tmp_path):
                              check=False)
     assert r.returncode == 3, r
     assert "cannot connect: connection refused" in r.stderr, r.stderr
+
+
+def test_serve_pcap_writes_the_tcp_streams_replay_reads_back(tmp_path):
+    """`serve --pcap` writes each OPC client's conversation as TCP segments: tshark follows
+    the stream, and replaying the capture gives the frames serve recorded."""
+    capture = tmp_path / "served.pcap"
+    with harness.Serve([*_serve_args(), "--pcap", str(capture)], tmp_path / "live") as serve:
+        harness.run_client("send_opc.py", ["--port", str(serve.port("opc")), "--universes", str(U),
+                                           "--frames", "5", "--fps", str(FPS)])
+        _stop(serve)
+        live = harness.read_recording(serve.record, "opc")
+    assert len(live.written()) == 5
+    convs = harness.tshark_fields(capture, ["tcp.stream"], display_filter="tcp.flags.syn == 1 && tcp.flags.ack == 0")
+    assert len(convs) == 1, convs
+    config = tmp_path / "opc.yaml"
+    config.write_text("controllers:\n  - name: opc\n    protocol: opc\n    transport: { tcp: 127.0.0.1:0 }\n"
+                      f"    panel: {{ width: {WIDTH}, height: {ROWS}, pixel: rgb }}\n")
+    out = tmp_path / "replay"
+    harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(out)])
+    replayed = harness.read_recording(out, "opc")
+    assert _pixels(replayed.folder, replayed.frames) == _pixels(live.folder, live.frames)
+    assert replayed.meta["counters"]["events"].get("sysex-0001") == 1, replayed.meta["counters"]
