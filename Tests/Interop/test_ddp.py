@@ -133,3 +133,23 @@ def test_replay_without_config_shows_the_raw_channels(panelsim, tmp_path, protoc
     assert len(panel.written()) == 4 and len(raw.written()) == 4
     for a, b in zip(panel.written(), raw.written()):
         assert harness.read_png(panel.folder / a["file"]) == harness.read_png(raw.folder / b["file"])
+
+
+def test_python_led_ddp_capture_replays_to_the_same_frames(panelsim, tmp_path):
+    """python-led-ddp's traffic as `serve --pcap` captured it replays offline into the frames
+    serve recorded, pixel for pixel."""
+    pytest.importorskip("ddp")
+    capture = tmp_path / "served.pcap"
+    with harness.Serve(_serve_args("ddp", ["--pcap", str(capture)]), tmp_path / "live") as serve:
+        harness.run_client("send_ddp.py", ["--host", "127.0.0.1", "--port", str(serve.port("ddp")),
+                                           "--universes", str(U), "--frames", "8", "--fps", str(FPS)])
+        live = _stop(serve, "ddp")
+    config = tmp_path / "replay.yaml"
+    config.write_text("controllers:\n  - name: wall\n    protocol: ddp\n    transport: { udp: 127.0.0.1:0 }\n"
+                      f"    panel: {{ width: 512, height: {U}, pixel: gray }}\n    mapping: {{ channels-per-universe: 512 }}\n")
+    out = tmp_path / "replay"
+    harness.run_panelsim(["replay", str(capture), "--config", str(config), "--out", str(out)])
+    replayed = harness.read_recording(out, "wall")
+    assert len(replayed.written()) == len(live.written()) > 0
+    for a, b in zip(live.written(), replayed.written()):
+        assert harness.read_png(live.folder / a["file"]) == harness.read_png(replayed.folder / b["file"])

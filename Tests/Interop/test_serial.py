@@ -148,3 +148,27 @@ def test_ola_usbpro_plugin(tmp_path: Path):
         assert ks == list(range(N)), f"{ks}\n{info}"
     finally:
         shutil.rmtree(device_dir, ignore_errors=True)
+
+
+def test_pyenttec_capture_replays_to_the_same_frames(tmp_path: Path):
+    """What pyenttec wrote, captured by `serve --pcap` (the serial capture FILE-serial.pcap),
+    replays offline into the same frames; tshark reads the capture's direction bytes."""
+    capture = tmp_path / "session.pcap"
+    link = tmp_path / "ttyUSB0"
+    with harness.Serve(["--protocol", "enttec-pro", *gray_panel(512, 1), "--serial", "pty", "--link", str(link),
+                        "--pcap", str(capture), "--quiet"], tmp_path / "live") as serve:
+        harness.run_client("send_enttec.py", ["--device", str(link), "--frames", "6", "--fps", "20"])
+        time.sleep(0.5)
+        assert serve.stop() == 0, serve.diagnostics()
+    live = harness.read_recording(serve.record, "enttec-pro")
+    serial = tmp_path / "session-serial.pcap"
+    assert serial.is_file(), sorted(p.name for p in tmp_path.iterdir())
+    events = harness.tshark_fields(serial, ["rtacser.eventtype"])
+    assert {e["rtacser.eventtype"] for e in events} == {"0x02"}, events  # pyenttec never reads: all received
+    config = tmp_path / "replay.yaml"
+    config.write_text("controllers:\n  - name: enttec-pro\n    protocol: enttec-pro\n    transport: { serial: pty }\n"
+                      "    panel: { width: 512, height: 1, pixel: gray }\n    mapping: { channels-per-universe: 512 }\n")
+    out = tmp_path / "replay"
+    harness.run_panelsim(["replay", str(serial), "--config", str(config), "--out", str(out)])
+    replayed = harness.read_recording(out, "enttec-pro")
+    assert harness.pattern_frames(replayed, 0, 1) == harness.pattern_frames(live, 0, 1) == list(range(6))
