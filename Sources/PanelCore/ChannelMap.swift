@@ -158,16 +158,18 @@ public struct ChannelMap: Sendable {
     }
 
     /// Like `apply(universe:data:to:)`, with the universe counted from 0 along the chain
-    /// (for controllers whose ports were re-addressed at run time).
-    public func apply(universeIndex u: Int, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
-        guard u >= 0, u < universeCount, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
+    /// (for controllers whose ports were re-addressed at run time), and `data` landing from
+    /// channel `channelOffset` of the universe on.
+    public func apply(universeIndex u: Int, channelOffset: Int = 0, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
+        guard u >= 0, u < universeCount, channelOffset >= 0, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
         let bpp = format.bytesPerPixel
         let firstChain = u * pixelsPerUniverse
-        let count = min(data.count, channelCount(universe: u + settings.startUniverse))
+        let count = min(data.count, channelCount(universe: u + settings.startUniverse) - channelOffset)
+        guard count > 0 else { return }
         if contiguous[u] {
-            let start = Int(chainToCanvasOffset[firstChain])
+            let start = Int(chainToCanvasOffset[firstChain]) + channelOffset
             canvas.bytes.withUnsafeMutableBytes { out in
-                guard count > 0, start + count <= out.count, let dst = out.baseAddress, let src = data.baseAddress else { return }
+                guard start + count <= out.count, let dst = out.baseAddress, let src = data.baseAddress else { return }
                 (dst + start).copyMemory(from: src, byteCount: count)
             }
             return
@@ -176,17 +178,37 @@ public struct ChannelMap: Sendable {
         chainToCanvasOffset.withUnsafeBufferPointer { offsets in
             canvas.bytes.withUnsafeMutableBufferPointer { out in
                 var channel = 0
-                var chain = firstChain
+                var chain = firstChain + channelOffset / bpp
+                var c = channelOffset % bpp
                 while channel < count {
                     let base = Int(offsets[chain])
-                    var c = 0
                     while c < bpp && channel < count {
                         out[base + wire[c]] = data[channel]
                         c += 1; channel += 1
                     }
+                    c = 0
                     chain += 1
                 }
             }
+        }
+    }
+
+    /// Writes channel bytes laid out along the whole chain — pixel 0's components first, in
+    /// wire order, with no gaps between universes (DDP, TPM2, TPM2.net) — from chain byte
+    /// `start` on. Bytes past the panel are ignored.
+    public func apply(chainData data: UnsafeRawBufferPointer, startingAt start: Int = 0, to canvas: inout Canvas) {
+        let perUniverse = pixelsPerUniverse * format.bytesPerPixel
+        guard start >= 0, perUniverse > 0 else { return }
+        var position = start
+        var consumed = 0
+        while consumed < data.count {
+            let u = position / perUniverse
+            guard u < universeCount else { return }
+            let within = position - u * perUniverse
+            let n = min(perUniverse - within, data.count - consumed)
+            apply(universeIndex: u, channelOffset: within, data: UnsafeRawBufferPointer(rebasing: data[consumed..<(consumed + n)]), to: &canvas)
+            consumed += n
+            position += n
         }
     }
 

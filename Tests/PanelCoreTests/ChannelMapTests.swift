@@ -231,4 +231,25 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual((max - Timestamp(nanoseconds: -1)).nanoseconds, .max)
         XCTAssertEqual((Timestamp(nanoseconds: 0) - min).nanoseconds, .max)
     }
+
+    /// Chain-ordered bytes from any start (DDP offsets, TPM2 frames) land where the universe
+    /// addressing of the same channels puts them, across universe boundaries, on a serpentine
+    /// panel with a non-natural component order.
+    func testChainDataLandsWhereItsUniverseChannelsDo() throws {
+        let map = try ChannelMap(width: 7, height: 5, format: .rgb, order: PixelOrder("grb", format: .rgb),
+                                 settings: MappingSettings(startUniverse: 3, channelsPerUniverse: 12, layout: .serpentine))
+        let total = 7 * 5 * 3
+        for (start, count) in [(0, total), (5, 20), (11, 2), (12, 12), (100, 50), (total - 1, 1)] {
+            var canvas = Canvas(width: 7, height: 5, format: .rgb)
+            let data = (0..<count).map { UInt8(truncatingIfNeeded: 1 + $0 &* 3) }
+            data.withUnsafeBytes { map.apply(chainData: $0, startingAt: start, to: &canvas) }
+            var expected = Canvas(width: 7, height: 5, format: .rgb)
+            for (k, value) in data.enumerated() where start + k < total {
+                let channel = start + k
+                guard let (x, y, component) = map.pixel(universe: 3 + channel / 12, channel: channel % 12) else { return XCTFail("channel \(channel)") }
+                expected.bytes[(y * 7 + x) * 3 + component] = value
+            }
+            XCTAssertEqual(canvas.bytes, expected.bytes, "start \(start), \(count) bytes")
+        }
+    }
 }

@@ -181,17 +181,9 @@ public final class DDPDisplay: DeviceModel {
 
     /// Applies the written range to the canvas and records a frame event.
     private func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
-        let map = settings.map
-        let perUniverse = map.pixelsPerUniverse * map.format.bytesPerPixel
         if dirtyLower < dirtyUpper {
-            let first = dirtyLower / perUniverse
-            let last = (dirtyUpper - 1) / perUniverse
             wire.withUnsafeBytes { all in
-                for u in first...last {
-                    let lo = u * perUniverse
-                    let hi = min(all.count, lo + perUniverse)
-                    map.apply(universeIndex: u, data: UnsafeRawBufferPointer(rebasing: all[lo..<hi]), to: &canvas)
-                }
+                settings.map.apply(chainData: UnsafeRawBufferPointer(rebasing: all[dirtyLower..<dirtyUpper]), startingAt: dirtyLower, to: &canvas)
             }
         }
         dirtyLower = Int.max

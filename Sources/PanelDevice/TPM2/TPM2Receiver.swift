@@ -60,13 +60,8 @@ public final class TPM2Receiver: DeviceModel {
         guard let data = records.decode(p.data, from: source, at: time, { (d) throws(WireError) in d }) else { return }
         switch p.type {
         case .data:
-            var offset = 0
-            for u in settings.map.universes where offset < data.count {
-                let n = min(settings.map.channelCount(universe: u), data.count - offset)
-                settings.map.apply(universe: u, data: UnsafeRawBufferPointer(rebasing: data[offset..<(offset + n)]), to: &canvas)
-                offset += n
-            }
-            if data.count > offset { records.counters.count("data-beyond-panel") }
+            settings.map.apply(chainData: data, to: &canvas)
+            if data.count > canvas.bytes.count { records.counters.count("data-beyond-panel") }
             frameIndex += 1
             records.counters.frames += 1
             records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [],
