@@ -48,10 +48,6 @@ public final class DDPDisplay: DeviceModel {
     public var counters: DeviceCounters { records.counters }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
-    public var universes: [Int] { [] }
-    public var multicastGroups: Set<String> { [] }
-    public var dataMulticastGroups: Set<String> { [] }
-    public var multicastGeneration: Int { 0 }
 
     /// What the panel shows now.
     public private(set) var canvas: Canvas

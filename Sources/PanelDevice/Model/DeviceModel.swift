@@ -123,6 +123,11 @@ public protocol DeviceModel: AnyObject {
 }
 
 extension DeviceModel {
+    // Defaults for models without universes or multicast (DDP, OPC, TPM2, Enttec …).
+    public var universes: [Int] { [] }
+    public var multicastGroups: Set<String> { [] }
+    public var dataMulticastGroups: Set<String> { [] }
+    public var multicastGeneration: Int { 0 }
     public func streamEnded(from source: PacketSource, at time: Timestamp) {}
     public var universesGeneration: Int { 0 }
     public var reportedPortCount: Int { 0 }

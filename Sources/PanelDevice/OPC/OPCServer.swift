@@ -120,8 +120,4 @@ public final class OPCServer: DeviceModel {
     public var counters: DeviceCounters { records.counters }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
-    public var universes: [Int] { [] }
-    public var multicastGroups: Set<String> { [] }
-    public var dataMulticastGroups: Set<String> { [] }
-    public var multicastGeneration: Int { 0 }
 }

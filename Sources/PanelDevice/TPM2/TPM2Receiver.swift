@@ -43,10 +43,6 @@ public final class TPM2Receiver: DeviceModel {
     }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
-    public var universes: [Int] { [] }
-    public var multicastGroups: Set<String> { [] }
-    public var dataMulticastGroups: Set<String> { [] }
-    public var multicastGeneration: Int { 0 }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
         let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
