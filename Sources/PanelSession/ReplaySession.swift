@@ -129,7 +129,7 @@ public final class ReplaySession {
         } catch {
             throw OutputError(path: options.outputDirectory, reason: "cannot create the folder: \(error.localizedDescription)")
         }
-        let configs = try options.config?.controllers ?? universeView(&result)
+        let configs = try options.config?.controllers ?? viewWithoutConfig(&result)
         let targets = try configs.map { c -> Target in
             let map = try c.channelMap()
             let model = try c.plugin.makeDevice(ControllerSettings(name: c.name, map: map, frame: c.frame, options: c.options))
@@ -367,7 +367,7 @@ public final class ReplaySession {
     /// protocol with universes, a gray 512-pixel row per universe from the lowest to the highest
     /// seen; for one without (DDP, TPM2.net), its channels in rows of 170 RGB pixels (510
     /// channels, the width of a universe of RGB), as far as its datagrams reach. At most 4096 rows.
-    private func universeView(_ result: inout ReplayResult) throws -> [ControllerConfig] {
+    private func viewWithoutConfig(_ result: inout ReplayResult) throws -> [ControllerConfig] {
         struct Key: Hashable { var protocolName: String; var destination: Endpoint }
         struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min; var extent = 0 }
         var seen: [Key: Seen] = [:]
