@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 BIN := .build/release/panelsim
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
-FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver
+FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display tpm2net-receiver opc-server tpm2-receiver enttec-widget
 FUZZ_BUILD := .build-fuzz
 FUZZ_BIN := $(FUZZ_BUILD)/debug/panelsim-fuzz
 

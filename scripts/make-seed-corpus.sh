@@ -34,4 +34,16 @@ extract "$tmp/artnet.pcap" | seq_of > Fuzz/corpus/artnet-node/sender-two-frames
 extract "$captures"/artnet/liveshark_artnet_conflict.pcapng | seq_of > Fuzz/corpus/artnet-node/liveshark-conflict
 extract "$tmp/sacn.pcap" | seq_of > Fuzz/corpus/sacn-receiver/sender-two-frames
 extract "$captures"/sacn/liveshark_sacn_dup_reorder.pcapng | seq_of > Fuzz/corpus/sacn-receiver/liveshark-dup-reorder
-ls Fuzz/corpus/* | head -50
+# The protocols added since: UDP payloads or TCP stream pieces, as length-prefixed sequences.
+$bin send --protocol ddp --pattern counter --size 40x4 --frames 2 --pcap "$tmp/ddp.pcap" --to 127.0.0.1
+$bin send --protocol tpm2net --pattern counter --size 40x4 --frames 2 --pcap "$tmp/tpm2net.pcap" --to 127.0.0.1
+$bin send --protocol opc --pattern counter --size 8x4 --frames 2 --pcap "$tmp/opc.pcap" --to 127.0.0.1
+mkdir -p Fuzz/corpus/ddp-display Fuzz/corpus/tpm2net-receiver Fuzz/corpus/opc-server Fuzz/corpus/tpm2-receiver Fuzz/corpus/enttec-widget
+extract "$tmp/ddp.pcap" | seq_of > Fuzz/corpus/ddp-display/sender-two-frames
+extract "$tmp/tpm2net.pcap" | seq_of > Fuzz/corpus/tpm2net-receiver/sender-two-frames
+tshark -r "$tmp/opc.pcap" -Y tcp.payload -T fields -e tcp.payload 2>/dev/null | seq_of > Fuzz/corpus/opc-server/sender-two-frames
+# Serial protocols: the exchanges of INTEROP.md and PROTOCOLS.md, written out.
+printf '%s\n' c9da0006010203040506 36 c9aa000036 | seq_of > Fuzz/corpus/tpm2-receiver/frame-split-and-ping
+printf '%s\n' 7e04050000000901 28e7 7e4d0000e7 7e4e0000e7 7e0a0000e7 7e0302000000e7 \
+  7e06110000$(printf '10%.0s' $(seq 16))e7 | seq_of > Fuzz/corpus/enttec-widget/ola-and-pyenttec-probe
+ls Fuzz/corpus/* | head -80

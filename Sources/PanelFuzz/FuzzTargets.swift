@@ -10,7 +10,22 @@ enum FuzzTargets {
         "sacn-decode": e131Decode,
         "artnet-node": artNetNode,
         "sacn-receiver": e131Receiver,
+        // The models of the protocols added since, each through its plugin: decoders, stream
+        // framers and state machines at once (stream protocols get the pieces as reads).
+        "ddp-display": model(.ddp),
+        "tpm2net-receiver": model(.tpm2net),
+        "opc-server": model(.openPixelControl),
+        "tpm2-receiver": model(.tpm2),
+        "enttec-widget": model(.enttecPro),
     ]
+
+    /// A target feeding a small controller of `plugin`.
+    static func model(_ plugin: ProtocolPlugin) -> (UnsafeRawBufferPointer) -> Void {
+        { b in
+            guard let map = smallMap, let device = try? plugin.makeDevice(ControllerSettings(name: "fuzz", map: map)) else { return }
+            feed(b, into: device)
+        }
+    }
 
     static func artNetDecode(_ b: UnsafeRawBufferPointer) {
         if case .dmx(let d)? = try? ArtNetDecoder.decode(b) { _ = d.data.reduce(0, &+) }
