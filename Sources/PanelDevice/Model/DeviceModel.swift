@@ -35,6 +35,8 @@ public struct FrameEvent: Sendable {
     public var torn: Bool
     /// The frame was emitted on the sender's sync (ArtSync, E1.31 sync, DDP PUSH …).
     public var synchronized: Bool
+    /// Protocol facts recorded with the frame in frames.jsonl (NovaStar: brightness, kill …).
+    public var extras: [String: Int] = [:]
 
     public init(index: Int, time: Timestamp, canvas: Canvas, universes: [Int], sources: [FrameSource], torn: Bool, synchronized: Bool) {
         self.index = index; self.time = time; self.canvas = canvas; self.universes = universes

@@ -1,0 +1,256 @@
+import PanelCore
+import PanelWire
+
+/// Settings of an emulated NovaStar sending card.
+public struct NovaStarSettings: Sendable {
+    public var name: String
+    public var map: ChannelMap
+    public var profile: NovaStarProfile
+    /// What the video input shows (test patterns of the control plane are drawn over it).
+    public var input: TestPattern
+    /// Scale the recorded picture by brightness (value × brightness / 255, R/G/B on top of global).
+    public var applyBrightness: Bool
+    /// Drop frames breaking a rule instead of acting on them (a bad checksum is still answered ACK 2).
+    public var strict: Bool
+
+    public init(name: String, map: ChannelMap, profile: NovaStarProfile = .baoerman, input: TestPattern = .bars,
+                applyBrightness: Bool = false, strict: Bool = false) {
+        self.name = name; self.map = map; self.profile = profile; self.input = input
+        self.applyBrightness = applyBrightness; self.strict = strict
+    }
+}
+
+/// A NovaStar sending card with its receiving cards, answering the control protocol on a
+/// stream (TCP or serial). Only device 0 of a cascade exists: requests for other destinations
+/// get no answer, as from the real card. Reads return the memory of the addressed card,
+/// writes change it and are acknowledged with length 0; port 0xFF and card 0xFFFF reach every
+/// receiving card; a bad checksum is answered ACK 2; a request for an absent receiving (or
+/// function) card is answered ACK 1 after the profile's delay, with the requested length
+/// from the reply buffer. Replies leave in request order: one held back for its delay holds
+/// the ones after it, released by `tick`. A frame is emitted whenever what the panel shows
+/// (input, brightness, kill, test pattern per receiving card) changes.
+public final class NovaStarSendingCard: DeviceModel {
+    struct CardID: Hashable, Comparable {
+        var port: Int
+        var index: Int
+        static func < (a: CardID, b: CardID) -> Bool { (a.port, a.index) < (b.port, b.index) }
+    }
+
+    /// What one receiving card shows.
+    struct Look: Equatable {
+        var brightness: UInt8, red: UInt8, green: UInt8, blue: UInt8
+        var kill: Bool
+        var pattern: UInt8
+        var locked: Bool
+    }
+
+    public let settings: NovaStarSettings
+    public var name: String { settings.name }
+    private var records = DeviceRecords()
+    private var framers: [PacketSource: NovaStarFramer] = [:]
+    private var skippedBefore = 0
+    private var sendingCard: NovaStarMemory
+    private var cards: [CardID: NovaStarMemory] = [:]
+    private let cardOrder: [CardID]
+    private var replyBuffer: [UInt8]
+    private var held: [(due: Timestamp, reply: DeviceReply)] = []
+    private var shown: (input: UInt8, looks: [Look])?
+    private var frameIndex = 0
+    /// Serial lines and TCP clients are few; more sources than this share one framer.
+    static let maxSources = 16
+    /// Replies waiting for their delay; more are dropped and counted.
+    static let maxHeld = 256
+
+    public init(settings: NovaStarSettings) {
+        self.settings = settings
+        sendingCard = NovaStarMemory(blocks: settings.profile.sendingCardMemory)
+        var order: [CardID] = []
+        for (port, count) in settings.profile.cardsPerPort.enumerated() {
+            for index in 0..<max(0, count) {
+                let id = CardID(port: port, index: index)
+                order.append(id)
+                cards[id] = NovaStarMemory(blocks: settings.profile.receivingCardMemory)
+            }
+        }
+        cardOrder = order
+        replyBuffer = settings.profile.replyBuffer
+    }
+
+    public var counters: DeviceCounters {
+        var c = records.counters
+        let skipped = skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes }
+        if skipped > 0 { c.count("skipped-bytes", skipped) }
+        return c
+    }
+    public var findings: [DeviceFinding] { records.findings.items }
+    public var malformedPackets: [MalformedPacket] { records.malformed.items }
+
+    /// A register's bytes: of the sending card, or of receiving card `card` on `port`.
+    public func read(_ register: NovaStarRegister, port: Int = 0, card: Int = 0, count: Int = 1) -> [UInt8]? {
+        switch register.deviceType {
+        case NovaStar.DeviceType.sendingCard: return sendingCard.read(register.address, count: count)
+        case NovaStar.DeviceType.receivingCard: return cards[CardID(port: port, index: card)]?.read(register.address, count: count)
+        default: return nil
+        }
+    }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        if shown == nil { show(at: time, source: source) }
+        let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
+        var framer = framers.removeValue(forKey: key) ?? NovaStarFramer()
+        framer.push(bytes, frame: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
+        framers[key] = framer
+    }
+
+    private func handle(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        guard let f = records.decode(bytes, from: source, at: time, { (b) throws(WireError) in try NovaStarFrame.decode(b) }) else { return }
+        guard f.kind == .request else { records.counters.count("reply-ignored"); return }
+        guard f.destination == 0 || f.destination == NovaStar.broadcastDestination else {
+            records.counters.count("other-device-unanswered")
+            return
+        }
+        guard f.checksumValid else {
+            records.counters.countViolations([NovaStar.Rule.checksum])
+            send(f.reply(ack: NovaStar.Ack.requestChecksum, data: []), to: source, at: time)
+            return
+        }
+        if records.violations(f.violations, strict: settings.strict) { return }
+        guard f.operation <= 1, f.isWrite || Int(f.length) <= NovaStar.maxDataLength else {
+            send(f.reply(ack: NovaStar.Ack.invalidCommand, data: []), to: source, at: time)
+            return
+        }
+        switch f.deviceType {
+        case NovaStar.DeviceType.sendingCard: sendingCardRequest(f, from: source, at: time)
+        case NovaStar.DeviceType.receivingCard: receivingCardRequest(f, from: source, at: time)
+        default: absent(f, from: source, at: time)
+        }
+    }
+
+    private func sendingCardRequest(_ f: NovaStarFrame, from source: PacketSource, at time: Timestamp) {
+        let register = NovaStarRegister(f.deviceType, f.address)
+        if f.isWrite {
+            guard register != .inputMode, sendingCard.write(f.address, f.data) else {
+                send(f.reply(ack: NovaStar.Ack.invalidCommand, data: []), to: source, at: time)
+                return
+            }
+            if register == .saveParameters { records.counters.count("parameters-saved") }
+            send(f.reply(ack: NovaStar.Ack.ok, data: []), to: source, at: time)
+            show(at: time, source: source)
+        } else if let raw = settings.profile.rawAnswers[register] {
+            records.counters.count("raw-answers")
+            reply(raw, to: source, at: time)
+        } else {
+            answerRead(f, sendingCard.read(f.address, count: Int(f.length)), to: source, at: time)
+        }
+    }
+
+    private func receivingCardRequest(_ f: NovaStarFrame, from source: PacketSource, at time: Timestamp) {
+        let targets = cardOrder.filter {
+            (f.port == NovaStar.allPorts || $0.port == Int(f.port)) && (f.card == NovaStar.allCards || $0.index == Int(f.card))
+        }
+        guard let first = targets.first else { return absent(f, from: source, at: time) }
+        if f.isWrite {
+            for id in targets {
+                guard cards[id]?.write(f.address, f.data) == true else {
+                    send(f.reply(ack: NovaStar.Ack.invalidCommand, data: []), to: source, at: time)
+                    return
+                }
+            }
+            send(f.reply(ack: NovaStar.Ack.ok, data: []), to: source, at: time)
+            show(at: time, source: source)
+        } else {
+            answerRead(f, cards[first]?.read(f.address, count: Int(f.length)) ?? [], to: source, at: time)
+        }
+    }
+
+    private func answerRead(_ f: NovaStarFrame, _ data: [UInt8], to source: PacketSource, at time: Timestamp) {
+        replyBuffer.replaceSubrange(0..<min(replyBuffer.count, data.count), with: data)
+        send(f.reply(ack: NovaStar.Ack.ok, data: data), to: source, at: time)
+    }
+
+    /// ACK 1 after the real card's delay; a read gets its length from the reply buffer.
+    private func absent(_ f: NovaStarFrame, from source: PacketSource, at time: Timestamp) {
+        records.counters.count("absent-card")
+        var data: [UInt8] = []
+        if !f.isWrite {
+            let n = Int(f.length)
+            data = Array(replyBuffer.prefix(n)) + [UInt8](repeating: 0, count: max(0, n - replyBuffer.count))
+        }
+        send(f.reply(ack: NovaStar.Ack.timeout, data: data), to: source, at: time, delay: settings.profile.absentCardDelay)
+    }
+
+    private func send(_ frame: NovaStarFrame, to source: PacketSource, at time: Timestamp, delay: Timestamp = .zero) {
+        records.counters.count("ack-\(frame.ack)")
+        reply(frame.encoded(), to: source, at: time, delay: delay)
+    }
+
+    private func reply(_ bytes: [UInt8], to source: PacketSource, at time: Timestamp, delay: Timestamp = .zero) {
+        let r = DeviceReply(bytes: bytes, destination: source)
+        if held.isEmpty && delay.nanoseconds <= 0 {
+            records.output.replies.append(r)
+            records.counters.count("replies")
+            return
+        }
+        guard held.count < Self.maxHeld else { records.counters.count("held-replies-dropped"); return }
+        let due = max(time + delay, held.last?.due ?? time)
+        held.append((due, r))
+    }
+
+    public func tick(at time: Timestamp) {
+        while let first = held.first, first.due <= time {
+            held.removeFirst()
+            records.output.replies.append(first.reply)
+            records.counters.count("replies")
+        }
+    }
+
+    public func streamEnded(from source: PacketSource, at time: Timestamp) {
+        held.removeAll { $0.reply.destination == source }
+        guard var framer = framers.removeValue(forKey: source) else { return }
+        framer.reset()
+        skippedBefore += framer.skippedBytes
+    }
+
+    public func finish(at time: Timestamp) {
+        for h in held { records.output.replies.append(h.reply) }
+        held.removeAll()
+    }
+
+    public func takeOutput() -> DeviceOutput { records.take() }
+
+    // MARK: What the panel shows
+
+    private func look(_ id: CardID) -> Look {
+        let m = cards[id] ?? NovaStarMemory()
+        return Look(brightness: m.byte(NovaStarRegister.brightness.address), red: m.byte(NovaStarRegister.redBrightness.address),
+                    green: m.byte(NovaStarRegister.greenBrightness.address), blue: m.byte(NovaStarRegister.blueBrightness.address),
+                    kill: m.byte(NovaStarRegister.kill.address) == 0xFF, pattern: m.byte(NovaStarRegister.testPattern.address),
+                    locked: m.byte(NovaStarRegister.lock.address) != 0)
+    }
+
+    /// Emits a frame when input or any card's look changed since the last one.
+    private func show(at time: Timestamp, source: PacketSource) {
+        let input = sendingCard.byte(NovaStarRegister.inputSelect.address)
+        let looks = cardOrder.map(look)
+        if let s = shown, s.input == input, s.looks == looks { return }
+        shown = (input, looks)
+        var canvas = NovaStarPicture.render(input: settings.input, looks: looks, map: settings.map,
+                                            applyBrightness: settings.applyBrightness)
+        canvas = canvas.converted(to: settings.map.format)
+        frameIndex += 1
+        records.counters.frames += 1
+        var event = FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [], sources: [FrameSource(source)],
+                               torn: false, synchronized: false)
+        let first = looks.first
+        event.extras = [
+            "input": Int(input),
+            "brightness": Int(first?.brightness ?? 0xFF),
+            "brightness-red": Int(first?.red ?? 0xFF),
+            "brightness-green": Int(first?.green ?? 0xFF),
+            "brightness-blue": Int(first?.blue ?? 0xFF),
+            "kill": first?.kill == true ? 1 : 0,
+            "test-pattern": Int(first?.pattern ?? 0),
+        ]
+        records.output.frames.append(event)
+    }
+}
