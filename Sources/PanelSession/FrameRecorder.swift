@@ -182,7 +182,9 @@ public final class FrameRecorder: @unchecked Sendable {
 
         init(_ event: FrameEvent, time: Double, extras: [String: JSONValue]) {
             index = event.index; self.time = time; torn = event.torn; universes = event.universes
-            sources = event.sources; sync = event.synchronized; self.extras = extras
+            sources = event.sources; sync = event.synchronized
+            // The model's own facts (FrameEvent.extras), then the caller's.
+            self.extras = event.extras.mapValues { JSONValue.int($0) }.merging(extras) { _, caller in caller }
         }
 
         /// Compact JSON with sorted keys; written directly (a replay writes hundreds of

@@ -159,7 +159,7 @@ public final class ReplaySession {
             let out = t.model.takeOutput()
             for f in out.frames {
                 let seconds = (f.time - (first ?? f.time)).seconds
-                t.recorder.record(f, time: seconds, extras: f.extras.mapValues { .int($0) })
+                t.recorder.record(f, time: seconds)
                 if f.torn, result.tornFrames.count < ReplayResult.maxListed {
                     let present = Set(f.universes)
                     result.tornFrames.append(TornFrame(controller: t.config.name, frame: f.index, time: seconds,

@@ -369,7 +369,7 @@ public final class ServeSession: @unchecked Sendable {
         for c in p.controllers {
             let out = c.model.takeOutput()
             if out.isEmpty { continue }
-            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time), extras: f.extras.mapValues { .int($0) }) }
+            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
             if p.serial != nil {
                 writeSerialReplies(out.replies, port: p)
             } else if let e = p.endpoint {
