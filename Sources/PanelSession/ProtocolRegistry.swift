@@ -10,6 +10,7 @@ public struct ProtocolRegistry: Sendable {
         .enttecPro, .tpm2,
         .openPixelControl,
         .ddp, .tpm2net,
+        .colorlight,
     ])
 
     public var names: [String] { plugins.map(\.name) }

@@ -66,7 +66,7 @@ public struct ColorlightSender: LatchingFrameSender {
 extension ProtocolPlugin {
     /// Colorlight 5A receiving cards on raw Ethernet: PanelSim plays the chain of cards.
     public static let colorlight = ProtocolPlugin(
-        name: "colorlight", displayName: "Colorlight 5A", defaultPort: 0, defaultStartUniverse: 0, universeRange: 0...0,
+        name: "colorlight", displayName: "Colorlight 5A", defaultPort: 0, defaultStartUniverse: 0, universeRange: 0...65535,
         options: [
             "firmware": "firmware version the cards report to detect (0...65535; default 12, 13 with firmware13-duplicates)",
             "firmware13-duplicates": "on or off (default): display and brightness packets come twice (firmware 13 and later); the repeat is not a frame",
