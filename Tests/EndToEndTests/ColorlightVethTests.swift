@@ -59,7 +59,7 @@ final class ColorlightVethTests: XCTestCase {
 
         // The detect probe, from the sender's end; the reply is captured there.
         let probe = try RawEthernetListener(interface: b, filter: "ether src 11:22:33:44:55:66")
-        let replies = NIOLockedValueBoxWrapper()
+        let replies = FrameCollector()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         probe.startReading(on: group.next()) { frame, _ in replies.append(frame) }
         var request: [UInt8] = []
@@ -98,7 +98,7 @@ final class ColorlightVethTests: XCTestCase {
 }
 
 /// Frames collected on another thread.
-final class NIOLockedValueBoxWrapper: @unchecked Sendable {
+final class FrameCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [[UInt8]] = []
     func append(_ f: [UInt8]) { lock.lock(); items.append(f); lock.unlock() }
