@@ -15,6 +15,8 @@ public final class RawEthernetListener: @unchecked Sendable {
     public let filter: String
     /// Frames read but not yet handled on the loop, at most.
     public static let maxPending = 1024
+    /// Bytes kept of each frame: a whole untagged or tagged standard frame.
+    public static let snapshotLength = 2048
     private var handle: OpaquePointer?
     private let port: RawEthernetPort
     private let credits = DispatchSemaphore(value: RawEthernetListener.maxPending)
@@ -30,7 +32,10 @@ public final class RawEthernetListener: @unchecked Sendable {
         guard let h = pcap_create(interface, &errorText) else {
             throw RawEthernetError(interface: interface, reason: Self.text(errorText))
         }
-        pcap_set_snaplen(h, 65535)
+        // Ring slots are sized by the snapshot length: a small one and a large buffer keep
+        // bursts of full-size frames (1514 bytes) from being dropped by the kernel.
+        pcap_set_snaplen(h, Int32(RawEthernetListener.snapshotLength))
+        pcap_set_buffer_size(h, 32 << 20)
         pcap_set_promisc(h, 0)
         pcap_set_timeout(h, 100)
         pcap_set_immediate_mode(h, 1)

@@ -88,11 +88,12 @@ final class ColorlightVethTests: XCTestCase {
         XCTAssertEqual(decoded?.width, 256)
         XCTAssertEqual(decoded?.height, 128)
         XCTAssertEqual(result.controllers.first?.counters.frames, 2, "\(String(describing: result.controllers.first?.counters))")
+        XCTAssertEqual(result.controllers.first?.counters["row-packet"], 2 * 128, "no row lost on the way")
         let lines = (FileText.read(dir + "/rec/wall/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
         XCTAssertEqual(lines.count, 2)
         for line in lines {
             let frame = try PNGFile.read(path: dir + "/rec/wall/" + (line["file"]?.stringValue ?? ""))
-            XCTAssertTrue(frame == image, "the recorded frame differs from the image sent")
+            XCTAssertTrue(frame == image, "the recorded frame differs from the image sent: \(String(describing: result.controllers.first?.counters))")
         }
     }
 }
