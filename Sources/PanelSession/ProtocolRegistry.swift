@@ -10,7 +10,7 @@ public struct ProtocolRegistry: Sendable {
         .enttecPro, .tpm2,
         .openPixelControl,
         .ddp, .tpm2net,
-        .novaStar,
+        .novaStar, .colorlight,
     ])
 
     public var names: [String] { plugins.map(\.name) }

@@ -133,6 +133,7 @@ public final class SendSession: @unchecked Sendable {
 
     /// Sends over UDP, paced drift-free at `fps` (frame k leaves at start + k/fps) or at top speed.
     public func run() async throws -> SendResult {
+        if options.plugin.carrier == .ethernet { return try await runEthernet() }
         if let path = options.pcapPath { return options.plugin.carrier == .tcp ? try runTCPToPcap(path: path) : try runToPcap(path: path) }
         if let target = options.serial { return try await runSerial(target) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

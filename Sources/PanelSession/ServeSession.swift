@@ -76,6 +76,8 @@ public final class ServeSession: @unchecked Sendable {
         var serial: SerialPort?
         /// The listening socket of a TCP controller (ServeSession+TCP.swift).
         var tcp: TCPServer?
+        /// The capture of a raw Ethernet controller (ServeSession+Ethernet.swift).
+        var ethernet: RawEthernetListener?
         var byUniverse: [Int: Controller] = [:]
         var joining = false
         var universesGeneration = 0
@@ -185,7 +187,7 @@ public final class ServeSession: @unchecked Sendable {
             case let .udp(h, n): (host, port, key) = (h, n, "\(h):\(n)")
             case let .tcp(h, n): (host, port, key) = (h, n, "tcp:\(h):\(n)")
             case .serial: (host, port, key) = ("serial", 0, "serial")  // port 0: a line of its own
-            case .interface: throw ConfigError(file: c.file, line: c.line, key: c.path + ".transport", "raw Ethernet controllers are not served yet")
+            case .interface: (host, port, key) = ("0.0.0.0", 0, "interface")  // port 0: a capture of its own (ServeSession+Ethernet.swift)
             }
             let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
@@ -267,6 +269,7 @@ public final class ServeSession: @unchecked Sendable {
             logger.info("\(p.controllers.map(\.config.name).joined(separator: ", ")): \(p.plugin.displayName) on udp \(endpoint.localHost):\(endpoint.localPort), receive buffer \(endpoint.receiveBufferBytes) bytes")
         }
         try await openSerialLines()
+        try await openEthernetPorts()
     }
 
     /// Joins the groups the models name (sync addresses, discovery; the universes' own groups
@@ -372,6 +375,8 @@ public final class ServeSession: @unchecked Sendable {
             for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
             if p.serial != nil {
                 writeSerialReplies(out.replies, port: p)
+            } else if p.ethernet != nil {
+                writeEthernetReplies(out.replies, port: p)
             } else if let e = p.endpoint {
                 for r in out.replies {
                     guard let address = try? SocketAddress(ipAddress: r.destination.address, port: Int(r.destination.port)) else { continue }
@@ -415,6 +420,7 @@ public final class ServeSession: @unchecked Sendable {
         for p in ports {
             if let line = p.serial { listening += serialReadyEntries(p, line); continue }
             if let t = p.tcp { listening += tcpListening(p, t); continue }
+            if let l = p.ethernet { listening += ethernetReadyEntries(p, l); continue }
             guard let e = p.endpoint else { continue }
             for c in p.controllers {
                 listening.append(.object(["controller": .string(c.config.name), "protocol": .string(c.config.plugin.name),
@@ -434,6 +440,7 @@ public final class ServeSession: @unchecked Sendable {
             await e.close()
         }
         var outputErrors = await closeSerialLines()
+        let ethernetDrops = await closeEthernetPorts()
         let now = ServeSession.now()
         try await loop.submit { [self] in
             for p in ports {
@@ -463,9 +470,9 @@ public final class ServeSession: @unchecked Sendable {
                 if let stop = result.recordingStopped { outputErrors.append("\(c.config.name): \(stop)") }
                 results.append(result)
                 if let dir = options.recordDirectory, let rec = c.recorder {
-                    let port = p.endpoint.map { "\($0.localPort)" } ?? ""
+                    let port = p.endpoint.map { "\($0.localPort)" } ?? p.ethernet?.interface ?? ""
                     let doc = RecordingDocument.make(controller: c.config, counters: counted, findings: findings, malformed: malformed,
-                                                     recorder: rec, golden: result.golden, kernelDrops: drops[port],
+                                                     recorder: rec, golden: result.golden, kernelDrops: drops[port] ?? ethernetDrops[port],
                                                      start: startWall, stop: stopWall)
                     do { try FileText.write(doc.pretty, to: dir + "/" + c.config.name + "/recording.json") } catch {
                         outputErrors.append("\(error)")

@@ -14,7 +14,7 @@ struct Send: AsyncParsableCommand {
     var `protocol`: String
     @Option(help: "Destination HOST[:PORT] (default port: the protocol's). Omit with --interface to send to the multicast groups.")
     var to: String?
-    @Option(help: "Send multicast through this interface only (e.g. lo).")
+    @Option(help: "Send multicast through this interface only (e.g. lo); raw Ethernet protocols (colorlight) send their frames on it.")
     var interface: String?
     @Option(help: "Serial protocols (tpm2, enttec-pro): write to this tty or PTY path.")
     var serial: String?
@@ -87,7 +87,10 @@ struct Send: AsyncParsableCommand {
         } else if interface == nil && pcap == nil && serial == nil {
             throw UsageError(message: "give --to HOST[:PORT], or --interface IF to send multicast")
         }
-        if interface != nil && !plugin.usesMulticast && host == nil {
+        if plugin.carrier == .ethernet && interface == nil && pcap == nil {
+            throw UsageError(message: "\(plugin.name) travels over raw Ethernet: give --interface IF")
+        }
+        if interface != nil && !plugin.usesMulticast && host == nil && plugin.carrier != .ethernet {
             throw UsageError(message: "\(plugin.name) is not a multicast protocol: give --to")
         }
         let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PanelCore
+import PanelDevice
+import PanelImage
+import PanelNet
+import PanelWire
+@testable import PanelSession
+import XCTest
+
+/// Colorlight over a veth pair this test creates (root only): `serve` on one end, `panelsim
+/// send` of a 256×128 image from the other; the recorded frame is the image, pixel for pixel,
+/// and a detect probe is answered with 256×128. Nothing is sent on any other interface.
+final class ColorlightVethTests: XCTestCase {
+    func ip(_ args: String...) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    func testImageSentOverAVethPairIsRecordedPixelIdenticalAndDetectIsAnswered() async throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to create a veth pair and use raw Ethernet") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else { throw XCTSkip("no /usr/sbin/ip to create a veth pair") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let panelsim = root + "/.build/debug/panelsim"
+        guard FileManager.default.isExecutableFile(atPath: panelsim) else { throw XCTSkip("build panelsim first (\(panelsim))") }
+        let tag = String(UInt32.random(in: 0...0xFFFFF), radix: 16)
+        let a = "pcl\(tag)a", b = "pcl\(tag)b"
+        guard ip("link", "add", a, "type", "veth", "peer", "name", b) == 0 else { throw XCTSkip("cannot create a veth pair here") }
+        addTeardownBlock { _ = self.ip("link", "del", a) }
+        XCTAssertEqual(ip("link", "set", a, "up"), 0)
+        XCTAssertEqual(ip("link", "set", b, "up"), 0)
+
+        let dir = NSTemporaryDirectory() + "panelsim-colorlight-veth-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        var image = Canvas(width: 256, height: 128, format: .rgb)
+        for i in image.bytes.indices { image.bytes[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 7) }
+        try PNGFile.write(image, to: dir + "/image.png")
+
+        let yaml = """
+        controllers:
+          - { name: wall, protocol: colorlight, transport: { interface: \(a) }, panel: { width: 256, height: 128 } }
+        """
+        let config = try SessionConfig.parse(yaml: yaml, file: "t", registry: .standard)
+        var options = ServeOptions()
+        options.recordDirectory = dir + "/rec"
+        options.recording.skipIdentical = false
+        let serve = ServeSession(config: config, options: options, logger: Logger(label: "test"))
+        let running = Task { try await serve.run() }
+        try await Task.sleep(nanoseconds: 500_000_000)
+
+        // The detect probe, from the sender's end; the reply is captured there.
+        let probe = try RawEthernetListener(interface: b, filter: "ether src 11:22:33:44:55:66")
+        let replies = FrameCollector()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        probe.startReading(on: group.next()) { frame, _ in replies.append(frame) }
+        var request: [UInt8] = []
+        ColorlightEncoder.detect(into: &request)
+        request.withUnsafeBytes { raw in
+            do throws(RawEthernetError) { try probe.send(raw) } catch { XCTFail("\(error)") }
+        }
+
+        let send = Process()
+        send.executableURL = URL(fileURLWithPath: panelsim)
+        send.arguments = ["send", "--protocol", "colorlight", "--interface", b, "--image", dir + "/image.png", "--frames", "2", "--fps", "10"]
+        try send.run()
+        send.waitUntilExit()
+        XCTAssertEqual(send.terminationStatus, 0)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        serve.stop()
+        let result = try await running.value
+        probe.close()
+        try? await group.shutdownGracefully()
+
+        let reply = replies.frames.first { $0.count > 12 && $0[12] == 0x08 }
+        let decoded = try XCTUnwrap(reply).withUnsafeBytes { raw -> ColorlightDetectReply? in
+            guard let p = try? ColorlightDecoder.decode(raw), case .detectReply(let r) = p.message else { return nil }
+            return r
+        }
+        XCTAssertEqual(decoded?.width, 256)
+        XCTAssertEqual(decoded?.height, 128)
+        XCTAssertEqual(result.controllers.first?.counters.frames, 2, "\(String(describing: result.controllers.first?.counters))")
+        XCTAssertEqual(result.controllers.first?.counters["row-packet"], 2 * 128, "no row lost on the way")
+        let lines = (FileText.read(dir + "/rec/wall/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
+        XCTAssertEqual(lines.count, 2)
+        for line in lines {
+            let frame = try PNGFile.read(path: dir + "/rec/wall/" + (line["file"]?.stringValue ?? ""))
+            XCTAssertTrue(frame == image, "the recorded frame differs from the image sent: \(String(describing: result.controllers.first?.counters))")
+        }
+    }
+}
+
+/// Frames collected on another thread.
+final class FrameCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [[UInt8]] = []
+    func append(_ f: [UInt8]) { lock.lock(); items.append(f); lock.unlock() }
+    var frames: [[UInt8]] { lock.lock(); defer { lock.unlock() }; return items }
+}
