@@ -174,7 +174,7 @@ public struct SessionConfig: Sendable {
             case .serial: given = ("serial", .serial)
             case .interface: given = ("interface", .ethernet)
             }
-            if given.carrier != plugin.carrier {
+            if !plugin.travels(over: given.carrier) {
                 throw t.error(given.key, "\(plugin.name) travels over \(plugin.carrier == .ethernet ? "raw Ethernet (give interface:)" : plugin.carrier.rawValue), not \(given.carrier == .ethernet ? "raw Ethernet" : given.carrier.rawValue)")
             }
         }

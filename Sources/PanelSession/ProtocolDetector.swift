@@ -34,8 +34,12 @@ public struct ProtocolDetector: Sendable {
             }
         }
         self.overrides = table
-        self.byCarrier = Dictionary(grouping: registry.plugins, by: \.carrier)
-        self.udp = registry.plugins.filter { $0.carrier == .udp }
+        var byCarrier: [Carrier: [ProtocolPlugin]] = [:]
+        for p in registry.plugins {
+            for c in [p.carrier] + p.additionalCarriers.sorted(by: { $0.rawValue < $1.rawValue }) { byCarrier[c, default: []].append(p) }
+        }
+        self.byCarrier = byCarrier
+        self.udp = byCarrier[.udp] ?? []
     }
 
     /// Parses `PORT=PROTOCOL`, `udp:PORT=PROTOCOL` or `tcp:PORT=PROTOCOL` (`none` as the protocol
@@ -64,7 +68,7 @@ public struct ProtocolDetector: Sendable {
             throw ConfigError(file: "--decode-as", line: nil, key: text,
                               "unknown protocol \"\(parts[1])\" (known: \(registry.names.joined(separator: ", ")), none)")
         }
-        guard plugin.carrier == carrier else {
+        guard plugin.travels(over: carrier) else {
             throw ConfigError(file: "--decode-as", line: nil, key: text, "\(plugin.name) travels over \(plugin.carrier.rawValue), not \(carrier.rawValue)")
         }
         return Override(carrier: carrier, port: port, protocolName: plugin.name)

@@ -153,7 +153,7 @@ public final class ReplaySession {
         var events = 0
         var streams: [Int: StreamRoute] = [:]
         var serialRoute: [Target]?
-        let udpTargets = targets.filter { $0.config.plugin.carrier == .udp }
+        let udpTargets = targets.filter { $0.config.plugin.travels(over: .udp) }
 
         func drain(_ t: Target) {
             let out = t.model.takeOutput()
@@ -213,7 +213,7 @@ public final class ReplaySession {
                     if !route.decided {
                         route.decided = true
                         let serverPort = Int(data.flow.destination.port)
-                        let listening = targets.filter { $0.config.plugin.carrier == .tcp && ($0.port == nil || $0.port == serverPort) }
+                        let listening = targets.filter { $0.config.plugin.travels(over: .tcp) && ($0.port == nil || $0.port == serverPort) }
                         // Content or port first; else the config's TCP controllers for this port name the
                         // protocol, when they agree (an OPC server on an ephemeral port has no other sign).
                         route.plugin = detector.protocolOf(stream: bytes, serverPort: data.flow.destination.port)
@@ -263,7 +263,7 @@ public final class ReplaySession {
                 guard d.direction == .received else { return }
                 d.payload.withUnsafeBytes { raw in
                     if serialRoute == nil {
-                        let serialTargets = targets.filter { $0.config.plugin.carrier == .serial }
+                        let serialTargets = targets.filter { $0.config.plugin.travels(over: .serial) }
                         let plugin = detector.protocolOf(serial: raw)
                         serialRoute = plugin.map { p in serialTargets.filter { $0.config.plugin.name == p.name } }
                             ?? (serialTargets.count == 1 ? serialTargets : [])

@@ -95,7 +95,7 @@ struct Send: AsyncParsableCommand {
         }
         let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
         if plugin.carrier == .serial && serial == nil { throw UsageError(message: "\(plugin.name) travels over a serial line: give --serial PATH") }
-        if plugin.carrier != .serial && serial != nil { throw UsageError(message: "--serial is for serial protocols, not \(plugin.name)") }
+        if !plugin.travels(over: .serial) && serial != nil { throw UsageError(message: "--serial is for serial protocols, not \(plugin.name)") }
         var options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
                                   fps: topspeed ? nil : (fps ?? (frames == 1 && seconds == nil ? nil : 30)), frames: frames, seconds: seconds,
                                   sender: sender, pcapPath: pcap, announce: discovery,

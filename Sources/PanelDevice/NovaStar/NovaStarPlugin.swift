@@ -25,7 +25,7 @@ extension ProtocolPlugin {
             let kind: PacketSummary.Kind = f.kind == .reply ? .reply : (f.isWrite ? .data : .poll)
             return PacketSummary(kind: kind, violations: f.violations.map(\.rawValue))
         },
-        usesMulticast: false, carrier: .tcp)
+        usesMulticast: false, carrier: .tcp, additionalCarriers: [.serial])
 
     static func novaStarSettings(_ s: ControllerSettings) throws(OptionError) -> NovaStarSettings {
         let profileName = s.options["profile"] ?? "baoerman"

@@ -114,8 +114,10 @@ public final class ProtocolPlugin: Sendable {
     public let summarize: @Sendable (UnsafeRawBufferPointer, _ identify: Bool) throws(WireError) -> PacketSummary
     /// Whether the transport should join multicast groups the model names.
     public let usesMulticast: Bool
-    /// How the protocol's bytes travel; serve and replay route traffic to the plugin by it.
+    /// How the protocol's bytes travel by default; serve and replay route traffic to the plugin by it.
     public let carrier: Carrier
+    /// Other carriers the same model serves (NovaStar: serial besides TCP).
+    public let additionalCarriers: Set<Carrier>
     /// For protocols without universes: how many channel bytes from the panel's first channel
     /// a datagram reaches (DDP offset + length …), so replay can size a raw view without a
     /// config. Nil for a datagram that carries no pixel data, or a protocol with universes.
@@ -127,14 +129,20 @@ public final class ProtocolPlugin: Sendable {
                 makeDevice: @escaping @Sendable (ControllerSettings) throws(OptionError) -> DeviceModel,
                 makeSender: @escaping @Sendable (SenderSettings) -> FrameSender,
                 summarize: @escaping @Sendable (UnsafeRawBufferPointer, Bool) throws(WireError) -> PacketSummary,
-                usesMulticast: Bool, carrier: Carrier = .udp,
+                usesMulticast: Bool, carrier: Carrier = .udp, additionalCarriers: Set<Carrier> = [],
                 channelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> Int? = { _ in nil }) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
         self.detect = detect; self.universeOf = universeOf; self.makeDevice = makeDevice; self.makeSender = makeSender
         self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
+        self.additionalCarriers = additionalCarriers
         self.channelExtent = channelExtent
     }
+}
+
+extension ProtocolPlugin {
+    /// Whether the protocol's bytes can travel over `c` (its carrier or an additional one).
+    public func travels(over c: Carrier) -> Bool { carrier == c || additionalCarriers.contains(c) }
 }
 
 /// How a protocol's bytes travel, and so what a model's `receive` is given: one datagram
