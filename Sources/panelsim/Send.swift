@@ -143,13 +143,15 @@ struct Protocols: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the protocols PanelSim speaks and their options.")
     func run() throws {
         for p in ProtocolRegistry.standard.plugins {
-            let transport: String
-            switch p.carrier {
-            case .udp: transport = "UDP \(p.defaultPort)"
-            case .tcp: transport = "TCP \(p.defaultPort)"
-            case .serial: transport = "serial (pseudo-terminal or tty)"
-            case .ethernet: transport = "raw Ethernet"
+            func name(_ c: Carrier) -> String {
+                switch c {
+                case .udp: return "UDP \(p.defaultPort)"
+                case .tcp: return "TCP \(p.defaultPort)"
+                case .serial: return "serial (pseudo-terminal or tty)"
+                case .ethernet: return "raw Ethernet"
+                }
             }
+            let transport = ([p.carrier] + p.additionalCarriers.sorted { $0.rawValue < $1.rawValue }).map(name).joined(separator: " or ")
             // Protocols without universes (DDP, OPC, TPM2, Enttec) leave the whole range to the channel map.
             let universes = p.universeRange == 0...65535 ? "" : ", first universe \(p.defaultStartUniverse)"
             print("\(p.name)\t\(p.displayName), \(transport)\(universes)")

@@ -6,7 +6,7 @@ extension ProtocolPlugin {
     /// a byte stream per source, so the same model serves a serial line once a plugin can
     /// name a second carrier.
     public static let novaStar = ProtocolPlugin(
-        name: "novastar", displayName: "NovaStar sending card", defaultPort: 5200, defaultStartUniverse: 0, universeRange: 0...0,
+        name: "novastar", displayName: "NovaStar sending card", defaultPort: 5200, defaultStartUniverse: 0, universeRange: 0...65535,
         options: [
             "profile": "identity and configuration of a real card: baoerman (default, the public transcript's card) or plain",
             "model-id": "2-byte model id reported at 0x00000002, 0...65535 (default: the profile's, 0x0001)",
