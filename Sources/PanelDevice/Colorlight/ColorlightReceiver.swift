@@ -54,15 +54,11 @@ public final class ColorlightReceiver: DeviceModel {
     public private(set) var brightness: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
 
     private var records = DeviceRecords()
-    private var pendingSince: Timestamp?
-    private var lastData: Timestamp?
-    private var pendingSources: [FrameSource] = []
+    /// Sources, timing and numbering of the frame being written.
+    private var latch = FrameLatch()
     /// Display (latch) and brightness packets since the last row, for duplicate handling.
     private var displaysSinceRows = 0
     private var brightnessSinceRows = 0
-    private var lastLatch: Timestamp?
-    private var latchInterval: Int64 = 0
-    private var nextIndex = 1
     private var reportedBeyondPanel = false
     private var reportedBeyondRow = false
     private var replyBuffer: [UInt8] = []
@@ -75,8 +71,7 @@ public final class ColorlightReceiver: DeviceModel {
     /// The timeout for rows never latched: the configured one, else twice the interval
     /// between display packets, at least 100 ms.
     public var timeout: Timestamp {
-        if let t = settings.frame.timeout { return t }
-        return max(FrameAssembler.minimumTimeout, Timestamp(nanoseconds: latchInterval.multipliedReportingOverflow(by: 2).partialValue))
+        latch.timeout(configured: settings.frame.timeout)
     }
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
@@ -133,10 +128,7 @@ public final class ColorlightReceiver: DeviceModel {
                 }
             }
         }
-        let s = FrameSource(source)
-        if !pendingSources.contains(s) { pendingSources.append(s) }
-        if pendingSince == nil { pendingSince = now }
-        lastData = now
+        latch.arrived(from: source, at: now)
     }
 
     private func display(_ d: ColorlightDisplay, at now: Timestamp) {
@@ -152,13 +144,7 @@ public final class ColorlightReceiver: DeviceModel {
             records.counters.count("display-ignored-by-config")
             return
         }
-        if let last = lastLatch {
-            let interval = (now - last).nanoseconds
-            if interval > 0 && interval <= FrameAssembler.silenceLimit.nanoseconds {
-                latchInterval = latchInterval == 0 ? interval : (latchInterval / 8) * 7 + interval / 8
-            }
-        }
-        lastLatch = now
+        latch.latched(at: now)
         emit(at: now, torn: false, synchronized: true)
     }
 
@@ -171,22 +157,18 @@ public final class ColorlightReceiver: DeviceModel {
     private func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
-        records.output.frames.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: [],
-                                                sources: pendingSources.sorted(), torn: torn, synchronized: synchronized))
-        nextIndex += 1
-        pendingSources.removeAll(keepingCapacity: true)
-        pendingSince = nil
+        records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: synchronized))
     }
 
     public func tick(at now: Timestamp) {
-        guard pendingSince != nil, let last = lastData, now - last > timeout else { return }
+        guard latch.expired(at: now, configured: settings.frame.timeout) else { return }
         records.counters.count("no-display-timeout")
         emit(at: now, torn: true, synchronized: false)
     }
 
     /// Ends the session: rows never latched are emitted as a torn frame.
     public func finish(at now: Timestamp) {
-        guard pendingSince != nil else { return }
+        guard latch.isPending else { return }
         emit(at: now, torn: true, synchronized: false)
     }
 

@@ -53,18 +53,14 @@ public final class DDPDisplay: DeviceModel {
     public private(set) var canvas: Canvas
 
     private var records = DeviceRecords()
+    /// Sources, timing and numbering of the frame being written.
+    private var latch = FrameLatch()
     /// The display's buffer in chain (wire) order: what the sender has written so far.
     private var wire: [UInt8]
     /// The byte range of `wire` written since the last frame (empty when lower >= upper).
     private var dirtyLower = Int.max
     private var dirtyUpper = 0
-    private var pendingSince: Timestamp?
-    private var lastData: Timestamp?
-    private var pendingSources: [FrameSource] = []
     private var sequences: [PacketSource: UInt8] = [:]
-    private var lastPush: Timestamp?
-    private var pushInterval: Int64 = 0
-    private var nextIndex = 1
     private var replyBuffer: [UInt8] = []
     private var reportedMismatch = false
     private var reportedPastPanel = false
@@ -79,8 +75,7 @@ public final class DDPDisplay: DeviceModel {
     /// The timeout for data never pushed: the configured one, else twice the interval
     /// between PUSHes, at least 100 ms.
     public var timeout: Timestamp {
-        if let t = settings.frame.timeout { return t }
-        return max(FrameAssembler.minimumTimeout, Timestamp(nanoseconds: pushInterval.multipliedReportingOverflow(by: 2).partialValue))
+        latch.timeout(configured: settings.frame.timeout)
     }
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
@@ -154,10 +149,7 @@ public final class DDPDisplay: DeviceModel {
             dirtyLower = min(dirtyLower, start)
             dirtyUpper = max(dirtyUpper, inside)
         }
-        let s = FrameSource(source)
-        if !pendingSources.contains(s) { pendingSources.append(s) }
-        if pendingSince == nil { pendingSince = now }
-        lastData = now
+        latch.arrived(from: source, at: now)
     }
 
     private func push(at now: Timestamp) {
@@ -165,13 +157,7 @@ public final class DDPDisplay: DeviceModel {
             records.counters.count("push-ignored-by-config")
             return
         }
-        if let last = lastPush {
-            let interval = (now - last).nanoseconds
-            if interval > 0 && interval <= FrameAssembler.silenceLimit.nanoseconds {
-                pushInterval = pushInterval == 0 ? interval : (pushInterval / 8) * 7 + interval / 8
-            }
-        }
-        lastPush = now
+        latch.latched(at: now)
         emit(at: now, torn: false, synchronized: true)
     }
 
@@ -186,22 +172,18 @@ public final class DDPDisplay: DeviceModel {
         dirtyUpper = 0
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
-        records.output.frames.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: [],
-                                                sources: pendingSources.sorted(), torn: torn, synchronized: synchronized))
-        nextIndex += 1
-        pendingSources.removeAll(keepingCapacity: true)
-        pendingSince = nil
+        records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: synchronized))
     }
 
     public func tick(at now: Timestamp) {
-        guard pendingSince != nil, let last = lastData, now - last > timeout else { return }
+        guard latch.expired(at: now, configured: settings.frame.timeout) else { return }
         records.counters.count("no-push-timeout")
         emit(at: now, torn: true, synchronized: false)
     }
 
     /// Ends the session: data never pushed is emitted as a torn frame.
     public func finish(at now: Timestamp) {
-        guard pendingSince != nil else { return }
+        guard latch.isPending else { return }
         emit(at: now, torn: true, synchronized: false)
     }
 

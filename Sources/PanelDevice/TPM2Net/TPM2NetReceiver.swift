@@ -49,6 +49,8 @@ public final class TPM2NetReceiver: DeviceModel {
     public private(set) var canvas: Canvas
 
     private var records = DeviceRecords()
+    /// Sources, timing and numbering of the frame being received.
+    private var latch = FrameLatch()
     private var wire: [UInt8]
     private var dirtyLower = Int.max
     private var dirtyUpper = 0
@@ -57,11 +59,6 @@ public final class TPM2NetReceiver: DeviceModel {
     private var received = [Bool](repeating: false, count: 256)
     private var receivedCount = 0
     private var stride: Int?
-    private var lastPacket: Timestamp?
-    private var frameSources: [FrameSource] = []
-    private var lastComplete: Timestamp?
-    private var frameInterval: Int64 = 0
-    private var nextIndex = 1
     private var reportedPastPanel = false
 
     public init(settings: TPM2NetReceiverSettings) {
@@ -74,8 +71,7 @@ public final class TPM2NetReceiver: DeviceModel {
     /// The timeout for an incomplete frame: the configured one, else twice the interval
     /// between complete frames, at least 100 ms.
     public var timeout: Timestamp {
-        if let t = settings.frame.timeout { return t }
-        return max(FrameAssembler.minimumTimeout, Timestamp(nanoseconds: frameInterval.multipliedReportingOverflow(by: 2).partialValue))
+        latch.timeout(configured: settings.frame.timeout)
     }
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
@@ -122,9 +118,7 @@ public final class TPM2NetReceiver: DeviceModel {
         }
         received[n] = true
         receivedCount += 1
-        lastPacket = now
-        let s = FrameSource(source)
-        if !frameSources.contains(s) { frameSources.append(s) }
+        latch.arrived(from: source, at: now)
         let size = p.data.count
         if n < count {
             if let known = stride, known != size { records.counters.count("unequal-packet-sizes") }
@@ -139,13 +133,7 @@ public final class TPM2NetReceiver: DeviceModel {
             records.counters.count("last-packet-unplaced")
         }
         if receivedCount == count {
-            if let last = lastComplete {
-                let interval = (now - last).nanoseconds
-                if interval > 0 && interval <= FrameAssembler.silenceLimit.nanoseconds {
-                    frameInterval = frameInterval == 0 ? interval : (frameInterval / 8) * 7 + interval / 8
-                }
-            }
-            lastComplete = now
+            latch.latched(at: now)
             emit(at: now, torn: false)
         }
     }
@@ -181,10 +169,7 @@ public final class TPM2NetReceiver: DeviceModel {
         dirtyUpper = 0
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
-        records.output.frames.append(FrameEvent(index: nextIndex, time: now, canvas: canvas, universes: [],
-                                                sources: frameSources.sorted(), torn: torn, synchronized: false))
-        nextIndex += 1
-        frameSources.removeAll(keepingCapacity: true)
+        records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: false))
         frameCount = nil
         for i in received.indices { received[i] = false }
         receivedCount = 0
@@ -192,7 +177,7 @@ public final class TPM2NetReceiver: DeviceModel {
     }
 
     public func tick(at now: Timestamp) {
-        guard frameCount != nil, let last = lastPacket, now - last > timeout else { return }
+        guard frameCount != nil, latch.expired(at: now, configured: settings.frame.timeout) else { return }
         records.counters.count("incomplete-frame-timeout")
         emit(at: now, torn: true)
     }
