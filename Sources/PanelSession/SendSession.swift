@@ -151,7 +151,7 @@ public final class SendSession: @unchecked Sendable {
         let endpoint = try await UDPEndpoint.bind(group: group, options: UDPOptions(host: options.bindHost, port: 0, receiveBufferBytes: 1 << 20,
                                                                                    multicastInterface: options.interface),
                                                   onDatagram: { _, _ in })
-        let pacer = Pacer(session: self, endpoint: endpoint)
+        let pacer = Pacer(session: self, outlet: DatagramOutlet(endpoint: endpoint, options: options))
         pacer.loop.execute { pacer.step() }
         try await pacer.done.futureResult.get()
         // Let queued datagrams leave before closing.
@@ -160,61 +160,52 @@ public final class SendSession: @unchecked Sendable {
         return result
     }
 
-    /// The send loop: runs on the socket's event loop, frame k at start + k/fps (drift-free),
-    /// or back to back while the socket takes more (top speed). Confined to that loop.
-    private final class Pacer: @unchecked Sendable {
+    /// The send loop: runs on the outlet's event loop, frame k at start + k/fps (drift-free),
+    /// or back to back while the outlet takes more (top speed). Confined to that loop.
+    final class Pacer: @unchecked Sendable {
         let session: SendSession
-        let endpoint: UDPEndpoint
+        let outlet: PacerOutlet
         let loop: EventLoop
         let done: EventLoopPromise<Void>
         let start = NIODeadline.now()
         let limit: Int?
         let deadline: NIODeadline?
-        var destinations: [String: SocketAddress] = [:]
         var lastAnnounce: NIODeadline? = nil
         var last: Canvas
         var k = 0
 
-        init(session: SendSession, endpoint: UDPEndpoint) {
+        init(session: SendSession, outlet: PacerOutlet) {
             self.session = session
-            self.endpoint = endpoint
-            loop = endpoint.channel.eventLoop
+            self.outlet = outlet
+            loop = outlet.loop
             done = loop.makePromise(of: Void.self)
             limit = session.frameLimit
             deadline = session.options.seconds.map { NIODeadline.now() + .nanoseconds(Int64($0 * 1e9)) }
             last = session.frame(0)
         }
 
-        func address(_ group: String?) -> SocketAddress? {
-            let o = session.options
-            let host = o.host ?? (o.interface != nil ? group : nil) ?? "127.0.0.1"
-            if let a = destinations[host] { return a }
-            let a = try? SocketAddress(ipAddress: host, port: o.port)
-            destinations[host] = a
-            return a
-        }
-
-        /// The first datagram of each frame carries a promise, so refused sends are counted.
+        /// The first write of each frame carries a promise, so refused sends are counted.
         var watchNext = true
 
+        func fail(_ reason: String) {
+            session.result.failedFrames += 1
+            if session.result.firstError == nil { session.result.firstError = reason }
+        }
+
         func emit(_ bytes: UnsafeRawBufferPointer, _ group: String?) {
-            guard let a = address(group) else {
-                session.result.failedFrames += watchNext ? 1 : 0
-                if session.result.firstError == nil { session.result.firstError = "no usable destination address" }
-                watchNext = false
-                return
-            }
             var promise: EventLoopPromise<Void>? = nil
             if watchNext {
                 let p = loop.makePromise(of: Void.self)
-                p.futureResult.whenFailure { [self] error in
-                    session.result.failedFrames += 1
-                    if session.result.firstError == nil { session.result.firstError = "\(error)" }
-                }
+                p.futureResult.whenFailure { [self] error in fail("\(error)") }
                 promise = p
-                watchNext = false
             }
-            endpoint.write(bytes, to: a, promise: promise)
+            if let refused = outlet.write(bytes, group: group, promise: promise) {
+                promise?.succeed(())  // nothing was written: the failure is counted here, once
+                if watchNext { fail(refused) }
+                watchNext = false
+                return
+            }
+            watchNext = false
             session.result.packets += 1
             session.result.bytes += bytes.count
         }
@@ -224,6 +215,7 @@ public final class SendSession: @unchecked Sendable {
             if let l = limit, k >= l { finish(); return }
             if let d = deadline, now >= d { finish(); return }
             if session.stopRequested.withLockedValue({ $0 }) { finish(); return }
+            if let closed = outlet.closedReason { fail(closed); finish(); return }
             if session.options.announce, let interval = session.sender.announcementInterval,
                lastAnnounce.map({ now - $0 >= .nanoseconds(interval.nanoseconds) }) ?? true {
                 session.sender.encodeAnnouncements(emit: emit)
@@ -232,7 +224,7 @@ public final class SendSession: @unchecked Sendable {
             last = session.frame(k)
             watchNext = true
             session.sender.encode(last, emit: emit)
-            endpoint.flush()
+            outlet.flush()
             k += 1
             session.result.frames = k
             if let fps = session.options.fps {
@@ -244,14 +236,55 @@ public final class SendSession: @unchecked Sendable {
         }
 
         func waitWritable() {
-            if endpoint.isWritable { loop.execute { self.step() } } else { loop.scheduleTask(in: .microseconds(20)) { self.waitWritable() } }
+            if outlet.isWritable || outlet.closedReason != nil { loop.execute { self.step() } } else {
+                loop.scheduleTask(in: .microseconds(20)) { self.waitWritable() }
+            }
         }
 
         func finish() {
             session.sender.encodeTermination(last, emit: emit)
-            endpoint.flush()
+            outlet.flush()
             session.result.elapsed = Double((NIODeadline.now() - start).nanoseconds) / 1e9
             done.succeed(())
         }
+    }
+}
+
+/// Where the send loop's bytes go: a UDP socket or a TCP connection.
+protocol PacerOutlet: AnyObject {
+    var loop: EventLoop { get }
+    /// Writes one datagram (or the next bytes of the stream); `group` is the multicast group a
+    /// datagram sender names. Returns why nothing could be written, nil when it was.
+    func write(_ bytes: UnsafeRawBufferPointer, group: String?, promise: EventLoopPromise<Void>?) -> String?
+    func flush()
+    var isWritable: Bool { get }
+    /// Why sending cannot go on (a peer that closed the connection), nil while it can.
+    var closedReason: String? { get }
+}
+
+/// A UDP socket, to the configured host or (multicast with an interface) the group each
+/// datagram names. Used on the socket's event loop only.
+final class DatagramOutlet: PacerOutlet {
+    let endpoint: UDPEndpoint
+    let options: SendOptions
+    private var destinations: [String: SocketAddress] = [:]
+
+    init(endpoint: UDPEndpoint, options: SendOptions) { self.endpoint = endpoint; self.options = options }
+
+    var loop: EventLoop { endpoint.channel.eventLoop }
+    var isWritable: Bool { endpoint.isWritable }
+    var closedReason: String? { nil }
+    func flush() { endpoint.flush() }
+
+    func write(_ bytes: UnsafeRawBufferPointer, group: String?, promise: EventLoopPromise<Void>?) -> String? {
+        let host = options.host ?? (options.interface != nil ? group : nil) ?? "127.0.0.1"
+        let address: SocketAddress
+        if let known = destinations[host] { address = known } else {
+            guard let a = try? SocketAddress(ipAddress: host, port: options.port) else { return "no usable destination address" }
+            destinations[host] = a
+            address = a
+        }
+        endpoint.write(bytes, to: address, promise: promise)
+        return nil
     }
 }
