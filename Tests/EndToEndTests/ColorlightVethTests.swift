@@ -14,29 +14,11 @@ import XCTest
 /// send` of a 256×128 image from the other; the recorded frame is the image, pixel for pixel,
 /// and a detect probe is answered with 256×128. Nothing is sent on any other interface.
 final class ColorlightVethTests: XCTestCase {
-    func ip(_ args: String...) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-
     func testImageSentOverAVethPairIsRecordedPixelIdenticalAndDetectIsAnswered() async throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root to create a veth pair and use raw Ethernet") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else { throw XCTSkip("no /usr/sbin/ip to create a veth pair") }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let panelsim = root + "/.build/debug/panelsim"
         guard FileManager.default.isExecutableFile(atPath: panelsim) else { throw XCTSkip("build panelsim first (\(panelsim))") }
-        let tag = String(UInt32.random(in: 0...0xFFFFF), radix: 16)
-        let a = "pcl\(tag)a", b = "pcl\(tag)b"
-        guard ip("link", "add", a, "type", "veth", "peer", "name", b) == 0 else { throw XCTSkip("cannot create a veth pair here") }
-        addTeardownBlock { _ = self.ip("link", "del", a) }
-        XCTAssertEqual(ip("link", "set", a, "up"), 0)
-        XCTAssertEqual(ip("link", "set", b, "up"), 0)
+        let (a, b) = try VethPair.make(for: self, prefix: "pcl")
 
         let dir = NSTemporaryDirectory() + "panelsim-colorlight-veth-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

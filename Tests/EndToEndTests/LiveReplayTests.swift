@@ -221,26 +221,8 @@ final class LiveReplayTests: XCTestCase {
         }
     }
 
-    func ip(_ args: String...) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-
     func testEthernetFrameIsInjectedOnAVethPair() async throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root to create a veth pair and send raw frames") }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else { throw XCTSkip("no /usr/sbin/ip to create a veth pair") }
-        let tag = String(UInt32.random(in: 0...0xFFFFF), radix: 16)
-        let a = "psl\(tag)a", b = "psl\(tag)b"
-        guard ip("link", "add", a, "type", "veth", "peer", "name", b) == 0 else { throw XCTSkip("cannot create a veth pair here") }
-        addTeardownBlock { _ = self.ip("link", "del", a) }
-        XCTAssertEqual(ip("link", "set", a, "up"), 0)
-        XCTAssertEqual(ip("link", "set", b, "up"), 0)
+        let (a, b) = try VethPair.make(for: self, prefix: "psl")
 
         var errorText = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let capture = try XCTUnwrap(pcap_create(b, &errorText), String(cString: errorText))
