@@ -26,8 +26,8 @@ public final class EnttecProWidget: DeviceModel {
     public private(set) var parameters: EnttecPro.Parameters
     private let serialReply: [UInt8]
     private var records = DeviceRecords()
-    private var framers: [PacketSource: EnttecProFramer] = [:]
-    private var skippedBefore = 0
+    /// A framer per line or client (at most EnttecProWidget.maxSources).
+    private var framers = StreamFramers<EnttecProFramer>(limit: maxSources)
     private var canvas: Canvas
     private var frameIndex = 0
     /// Serial lines are one peer each; more sources than this are merged into one framer.
@@ -45,7 +45,7 @@ public final class EnttecProWidget: DeviceModel {
 
     public var counters: DeviceCounters {
         var c = records.counters
-        let skipped = skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes }
+        let skipped = framers.skippedBytes
         if skipped > 0 { c.count("skipped-bytes", skipped) }
         return c
     }
@@ -54,11 +54,10 @@ public final class EnttecProWidget: DeviceModel {
     public var universes: [Int] { [settings.map.settings.startUniverse] }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
-        var framer = framers.removeValue(forKey: key) ?? EnttecProFramer()
-        framer.push(bytes, message: { handle($0, from: key, at: time) },
-                    dropped: { records.reject($0, from: key, at: time) })
-        framers[key] = framer
+        framers.push(source) { framer, key in
+            framer.push(bytes, message: { handle($0, from: key, at: time) },
+                        dropped: { records.reject($0, from: key, at: time) })
+        }
     }
 
     private func handle(_ m: EnttecProMessage, from source: PacketSource, at time: Timestamp) {
@@ -109,9 +108,7 @@ public final class EnttecProWidget: DeviceModel {
     }
 
     public func streamEnded(from source: PacketSource, at time: Timestamp) {
-        guard var framer = framers.removeValue(forKey: source) else { return }
-        framer.reset()
-        skippedBefore += framer.skippedBytes
+        framers.end(source)
     }
 
     public func tick(at time: Timestamp) {}

@@ -47,8 +47,8 @@ public final class NovaStarSendingCard: DeviceModel {
     public let settings: NovaStarSettings
     public var name: String { settings.name }
     private var records = DeviceRecords()
-    private var framers: [PacketSource: NovaStarFramer] = [:]
-    private var skippedBefore = 0
+    /// A framer per line or client (at most NovaStarSendingCard.maxSources).
+    private var framers = StreamFramers<NovaStarFramer>(limit: maxSources)
     private var sendingCard: NovaStarMemory
     private var cards: [CardID: NovaStarMemory] = [:]
     private let cardOrder: [CardID]
@@ -78,7 +78,7 @@ public final class NovaStarSendingCard: DeviceModel {
 
     public var counters: DeviceCounters {
         var c = records.counters
-        let skipped = skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes }
+        let skipped = framers.skippedBytes
         if skipped > 0 { c.count("skipped-bytes", skipped) }
         return c
     }
@@ -96,10 +96,9 @@ public final class NovaStarSendingCard: DeviceModel {
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
         if shown == nil { show(at: time, source: source) }
-        let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
-        var framer = framers.removeValue(forKey: key) ?? NovaStarFramer()
-        framer.push(bytes, frame: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
-        framers[key] = framer
+        framers.push(source) { framer, key in
+            framer.push(bytes, frame: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
+        }
     }
 
     private func handle(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
@@ -206,9 +205,7 @@ public final class NovaStarSendingCard: DeviceModel {
 
     public func streamEnded(from source: PacketSource, at time: Timestamp) {
         held.removeAll { $0.reply.destination == source }
-        guard var framer = framers.removeValue(forKey: source) else { return }
-        framer.reset()
-        skippedBefore += framer.skippedBytes
+        framers.end(source)
     }
 
     public func finish(at time: Timestamp) {

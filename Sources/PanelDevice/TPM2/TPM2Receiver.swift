@@ -23,8 +23,8 @@ public final class TPM2Receiver: DeviceModel {
     public let settings: TPM2ReceiverSettings
     public var name: String { settings.name }
     private var records = DeviceRecords()
-    private var framers: [PacketSource: TPM2SerialFramer] = [:]
-    private var skippedBefore = 0
+    /// A framer per line or client (at most TPM2Receiver.maxSources).
+    private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
     private var canvas: Canvas
     private var frameIndex = 0
     static let maxSources = 16
@@ -37,7 +37,7 @@ public final class TPM2Receiver: DeviceModel {
 
     public var counters: DeviceCounters {
         var c = records.counters
-        let skipped = skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes }
+        let skipped = framers.skippedBytes
         if skipped > 0 { c.count("skipped-bytes", skipped) }
         return c
     }
@@ -45,10 +45,9 @@ public final class TPM2Receiver: DeviceModel {
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        let key = framers[source] != nil || framers.count < Self.maxSources ? source : (framers.keys.first ?? source)
-        var framer = framers.removeValue(forKey: key) ?? TPM2SerialFramer()
-        framer.push(bytes, packet: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
-        framers[key] = framer
+        framers.push(source) { framer, key in
+            framer.push(bytes, packet: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
+        }
     }
 
     private func handle(_ p: TPM2SerialPacket, from source: PacketSource, at time: Timestamp) {
@@ -72,9 +71,7 @@ public final class TPM2Receiver: DeviceModel {
     }
 
     public func streamEnded(from source: PacketSource, at time: Timestamp) {
-        guard var framer = framers.removeValue(forKey: source) else { return }
-        framer.reset()
-        skippedBefore += framer.skippedBytes
+        framers.end(source)
     }
 
     public func tick(at time: Timestamp) {}
