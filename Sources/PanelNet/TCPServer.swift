@@ -8,7 +8,8 @@ import Glibc
 public struct TCPServerOptions: Sendable {
     public var host: String
     public var port: Int
-    /// Clients served at once; further connections are closed at once and counted.
+    /// Clients served at once; a further connection is accepted and reset at once (the client
+    /// sees ECONNRESET, as from a controller that lets one client hold it) and counted.
     public var maximumConnections: Int
     /// The largest single read; the caller consumes each read before the next is taken, so
     /// this bounds what a connection holds in memory (the kernel's window does the rest).
@@ -86,7 +87,7 @@ public final class TCPServer: @unchecked Sendable {
                     }
                     guard server.connections.count < server.options.maximumConnections else {
                         server.tally.refused += 1
-                        child.close(promise: nil)
+                        try child.pipeline.syncOperations.addHandler(RefusingHandler())
                         return
                     }
                     server.connections[remote] = child
@@ -130,6 +131,20 @@ public final class TCPServer: @unchecked Sendable {
 /// Set once the listening socket exists; read by connections accepted later.
 private final class ServerBox: @unchecked Sendable {
     var server: TCPServer?
+}
+
+/// A connection over the limit: once it is active, closed with a reset rather than a FIN
+/// (SO_LINGER on with a zero timeout), so the client sees ECONNRESET.
+private final class RefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        guard let provider = channel as? SocketOptionProvider else { channel.close(promise: nil); return }
+        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
 /// One client connection: reads go straight to the caller; errors end the stream as a reset.

@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
     var skipIdentical = false
     @Option(help: "Also write every received datagram to this pcap file; serial traffic goes to FILE with -serial before the extension.")
     var pcap: String?
+    @Option(help: "Keep device state (NovaStar: every card's registers) in this JSON file: read at start if it exists, written at stop.")
+    var state: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
     var receiveBuffer: Int = 64 << 20
     @Option(help: "Write the session's result (counters, golden comparison) as JSON here.")
@@ -79,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         options.strict = strict
         options.receiveBufferBytes = receiveBuffer
         options.pcapPath = pcap
+        options.stateFile = state
         if expect != nil && record == nil {
             throw UsageError(message: "--expect needs --record DIR (frames are compared as they are recorded)")
         }

@@ -8,8 +8,9 @@ import PanelCore
 /// shows black. With brightness applied, each channel is value × brightness / 255, then
 /// × R/G/B brightness / 255.
 enum NovaStarPicture {
-    static func render(input: TestPattern, looks: [NovaStarSendingCard.Look], map: ChannelMap, applyBrightness: Bool) -> Canvas {
-        var canvas = input.render(frame: 0, width: map.width, height: map.height, format: .rgb)
+    /// `input` (RGB, the panel's size) with each card's look drawn over its column.
+    static func render(input: Canvas, looks: [NovaStarSendingCard.Look], applyBrightness: Bool) -> Canvas {
+        var canvas = input
         let w = canvas.width, h = canvas.height
         guard !looks.isEmpty, w > 0, h > 0 else { return canvas }
         let columnWidth = max(1, w / looks.count)
