@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
     var serial: String?
     @Option(help: "With --serial pty: make this path a symlink to the PTY's slave (removed at stop).")
     var link: String?
-    @Option(help: "Baud rate of a --serial tty (a standard rate).")
+    @Option(help: "Baud rate of a --serial tty (any rate the device takes, e.g. 115200 or NovaStar MCTRL660 1048576).")
     var baud: Int?
     @OptionGroup var panel: PanelOptions
     @Option(help: "Frame sync: auto (hold for the sender's sync) or ignore.")
