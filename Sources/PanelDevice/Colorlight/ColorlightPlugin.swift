@@ -126,5 +126,9 @@ extension ProtocolPlugin {
             case .brightness, .other: return PacketSummary(kind: .other, violations: violations)
             }
         },
-        usesMulticast: false, carrier: .ethernet)
+        usesMulticast: false, carrier: .ethernet,
+        panelExtent: { b in
+            guard case .row(let r)? = try? ColorlightDecoder.decode(b).message else { return nil }
+            return (r.offset + r.count, r.row + 1)
+        })
 }

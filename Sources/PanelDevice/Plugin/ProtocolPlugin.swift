@@ -126,6 +126,10 @@ public final class ProtocolPlugin: Sendable {
     /// a datagram reaches (DDP offset + length …), so replay can size a raw view without a
     /// config. Nil for a datagram that carries no pixel data, or a protocol with universes.
     public let channelExtent: @Sendable (UnsafeRawBufferPointer) -> Int?
+    /// For protocols addressing pixels by row and column (Colorlight): the panel size a packet
+    /// reaches (width, height), so replay can size a view without a config. Nil for a packet
+    /// carrying no pixels.
+    public let panelExtent: @Sendable (UnsafeRawBufferPointer) -> (width: Int, height: Int)?
     /// Option keys whose value may name a PNG file (ending `.png`), which the session loads
     /// into `ControllerSettings.images` (NovaStar: what each video input shows).
     public let imageOptions: Set<String>
@@ -141,6 +145,7 @@ public final class ProtocolPlugin: Sendable {
                 summarize: @escaping @Sendable (UnsafeRawBufferPointer, Bool) throws(WireError) -> PacketSummary,
                 usesMulticast: Bool, carrier: Carrier = .udp, additionalCarriers: Set<Carrier> = [],
                 channelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> Int? = { _ in nil },
+                panelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> (width: Int, height: Int)? = { _ in nil },
                 imageOptions: Set<String> = [], discoveryPort: UInt16? = nil) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
@@ -148,7 +153,7 @@ public final class ProtocolPlugin: Sendable {
         self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
         self.additionalCarriers = additionalCarriers
         self.channelExtent = channelExtent
-        self.imageOptions = imageOptions; self.discoveryPort = discoveryPort
+        self.panelExtent = panelExtent; self.imageOptions = imageOptions; self.discoveryPort = discoveryPort
     }
 }
 
