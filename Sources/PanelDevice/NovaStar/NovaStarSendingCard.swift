@@ -55,7 +55,9 @@ public final class NovaStarSendingCard: DeviceModel {
         var brightness: UInt8, red: UInt8, green: UInt8, blue: UInt8
         var kill: Bool
         var pattern: UInt8
-        var locked: Bool
+        /// The input the card shows: the selected one, or while locked the one selected when
+        /// the lock was set (the picture is held).
+        var input: UInt8
     }
 
     public let settings: NovaStarSettings
@@ -69,6 +71,8 @@ public final class NovaStarSendingCard: DeviceModel {
     private var replyBuffer: [UInt8]
     private var held: [(due: Timestamp, reply: DeviceReply)] = []
     private var shown: (input: UInt8, looks: [Look])?
+    /// The input each locked card holds.
+    private var heldInputs: [CardID: UInt8] = [:]
     private var frameIndex = 0
     /// Serial lines and TCP clients are few; more sources than this share one framer.
     static let maxSources = 16
@@ -304,21 +308,28 @@ public final class NovaStarSendingCard: DeviceModel {
         }
     }
 
-    private func look(_ id: CardID) -> Look {
+    private func look(_ id: CardID, input: UInt8) -> Look {
         let m = cards[id] ?? NovaStarMemory()
+        if m.byte(NovaStarRegister.lock.address) != 0 {
+            if heldInputs[id] == nil { heldInputs[id] = shown?.input ?? input }
+        } else {
+            heldInputs[id] = nil
+        }
         return Look(brightness: m.byte(NovaStarRegister.brightness.address), red: m.byte(NovaStarRegister.redBrightness.address),
                     green: m.byte(NovaStarRegister.greenBrightness.address), blue: m.byte(NovaStarRegister.blueBrightness.address),
                     kill: m.byte(NovaStarRegister.kill.address) == 0xFF, pattern: m.byte(NovaStarRegister.testPattern.address),
-                    locked: m.byte(NovaStarRegister.lock.address) != 0)
+                    input: heldInputs[id] ?? input)
     }
 
     /// Emits a frame when input or any card's look changed since the last one.
     private func show(at time: Timestamp, source: PacketSource) {
         let input = sendingCard.byte(NovaStarRegister.inputSelect.address)
-        let looks = cardOrder.map(look)
+        let looks = cardOrder.map { look($0, input: input) }
         if let s = shown, s.input == input, s.looks == looks { return }
         shown = (input, looks)
-        var canvas = NovaStarPicture.render(input: inputPicture(input), looks: looks, applyBrightness: settings.applyBrightness)
+        var pictures: [UInt8: Canvas] = [:]
+        for code in Set(looks.map(\.input) + [input]) { pictures[code] = inputPicture(code) }
+        var canvas = NovaStarPicture.render(inputs: pictures, selected: input, looks: looks, applyBrightness: settings.applyBrightness)
         canvas = canvas.converted(to: settings.map.format)
         frameIndex += 1
         records.counters.frames += 1
