@@ -153,6 +153,8 @@ public struct NovaStarExchange: Sendable {
     public var command: NovaStarCommand
     public var request: NovaStarFrame
     public var reply: NovaStarFrame?
+    /// The reply's bytes as they arrived.
+    public var replyBytes: [UInt8] = []
     public var outcome: Outcome = .pending
     /// When the request was written and when its reply arrived (the caller's clock).
     public var sentAt: Timestamp?
@@ -248,20 +250,21 @@ public struct NovaStarController {
 
     /// Bytes read from the line or connection.
     public mutating func receive(_ bytes: UnsafeRawBufferPointer, at now: Timestamp) {
-        var frames: [NovaStarFrame] = []
+        var frames: [(NovaStarFrame, [UInt8])] = []
         framer.push(bytes, frame: { b in
-            do throws(WireError) { frames.append(try NovaStarFrame.decode(b)) } catch { strayFrames += 1 }
+            do throws(WireError) { frames.append((try NovaStarFrame.decode(b), Array(b))) } catch { strayFrames += 1 }
         }, dropped: { _ in })
-        for f in frames { accept(f, at: now) }
+        for (f, raw) in frames { accept(f, raw, at: now) }
     }
 
-    private mutating func accept(_ f: NovaStarFrame, at now: Timestamp) {
+    private mutating func accept(_ f: NovaStarFrame, _ raw: [UInt8], at now: Timestamp) {
         guard f.kind == .reply, current < exchanges.count, exchanges[current].sentAt != nil,
               f.serial == exchanges[current].request.serial else {
             strayFrames += 1
             return
         }
         exchanges[current].reply = f
+        exchanges[current].replyBytes = raw
         exchanges[current].repliedAt = now
         exchanges[current].outcome = .answered
         current += 1
@@ -273,16 +276,16 @@ public struct NovaStarController {
         giveUp("no reply within \(Self.seconds(timeout))")
     }
 
-    /// The line or connection ended (`reason`): the awaited reply and the rest will not come.
+    /// The line or connection ended, or a write failed (`reason`): the awaited reply and the
+    /// rest will not come.
     public mutating func ended(_ reason: String) {
         guard current < exchanges.count else { return }
-        giveUp(exchanges[current].sentAt == nil ? nil : reason)
+        giveUp(reason)
     }
 
-    private mutating func giveUp(_ reason: String?) {
-        for k in current..<exchanges.count {
-            exchanges[k].outcome = k == current && reason != nil ? .noReply(reason ?? "") : .notSent
-        }
+    /// The current request gets `reason`, the rest are not sent.
+    private mutating func giveUp(_ reason: String) {
+        for k in current..<exchanges.count { exchanges[k].outcome = k == current ? .noReply(reason) : .notSent }
         current = exchanges.count
     }
 
