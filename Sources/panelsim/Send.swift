@@ -22,7 +22,7 @@ struct Send: AsyncParsableCommand {
     var interface: String?
     @Option(help: "Serial protocols (tpm2, enttec-pro, novastar): write to this tty or PTY path.")
     var serial: String?
-    @Option(help: "Baud rate of --serial (a standard rate).")
+    @Option(help: "Baud rate of --serial (any rate the device takes, e.g. 115200, or 1048576 for NovaStar MCTRL600/660).")
     var baud: Int = 115200
     @Option(help: "PNG to send (scaled to --size if given).")
     var image: String?
