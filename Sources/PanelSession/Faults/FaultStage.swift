@@ -172,8 +172,8 @@ public final class FaultStage {
     }
 
     /// Hands on everything still held, in delivery order (end of a run); held-back packets
-    /// that fewer than `reorderDistance` packets followed come last, in offer order, at the
-    /// latest delivery time.
+    /// that fewer than `reorderDistance` packets followed come last, in offer order, each at
+    /// its due time or the latest delivery time, whichever is later.
     public func flush(_ deliver: (UnsafeRawBufferPointer, Timestamp) -> Void) {
         release(upTo: Timestamp(nanoseconds: .max), deliver)
         held.sort { $0.entry.seq < $1.entry.seq }
