@@ -76,6 +76,10 @@ final class FaultStageTests: XCTestCase {
         XCTAssertEqual(delivered, offered)
         XCTAssertEqual(stage.counters.offered, 1000)
         XCTAssertEqual(stage.counters.delivered, 1000)
+        // An empty packet passes too.
+        [UInt8]().withUnsafeBytes { stage.offer($0, at: .seconds(5)) }
+        stage.release(upTo: .seconds(5), collect)
+        XCTAssertEqual(delivered.last, Delivery(bytes: [], time: .seconds(5)))
         XCTAssertEqual(stage.counters.lost + stage.counters.duplicated + stage.counters.reordered + stage.counters.queueDrops, 0)
     }
 

@@ -32,13 +32,15 @@ public final class FaultStage {
     /// The settings as given (the stage uses clamped copies of them).
     public let settings: FaultSettings
     /// What the stage has done so far.
-    public private(set) var counters = FaultCounters()
+    @exclusivity(unchecked) public private(set) var counters = FaultCounters()
 
     /// A packet waiting in the heap or in the hold list.
     private struct Entry {
         var due: Int64
         var seq: UInt64
         var slot: Int
+        /// Payload bytes at the start of `buffers[slot]` (a reused buffer may be longer).
+        var length: Int
         var reorder: Bool
         var duplicate: Bool
 
@@ -53,7 +55,10 @@ public final class FaultStage {
         var remaining: Int
     }
 
-    private var generator: SeededGenerator
+    // Mutable state below skips the runtime's exclusivity checks (they were more than half of
+    // a packet's cost): no access to it is held while a `deliver` closure runs, and the
+    // stage's methods never re-enter one another.
+    @exclusivity(unchecked) private var generator: SeededGenerator
     private let transparent: Bool
     private let loss: Double
     private let duplicate: Double
@@ -67,21 +72,21 @@ public final class FaultStage {
     /// Nanoseconds per bit, nil without a cap.
     private let nanosecondsPerBit: Double?
 
-    private var inBadState = false
-    private var linkFreeAt = Int64.min
-    private var nextSeq: UInt64 = 0
+    @exclusivity(unchecked) private var inBadState = false
+    @exclusivity(unchecked) private var linkFreeAt = Int64.min
+    @exclusivity(unchecked) private var nextSeq: UInt64 = 0
     /// Time of the latest delivery, for held-back packets released by `flush`.
-    private var lastDelivery = Int64.min
+    @exclusivity(unchecked) private var lastDelivery = Int64.min
 
     /// Min-heap on (due, seq).
-    private var heap: [Entry] = []
+    @exclusivity(unchecked) private var heap: [Entry] = []
     /// Reordered packets waiting for later ones, in the order they became due.
-    private var held: [Held] = []
+    @exclusivity(unchecked) private var held: [Held] = []
     /// Held packets whose wait is over, largest seq first (taken from the end).
-    private var ready: [Entry] = []
+    @exclusivity(unchecked) private var ready: [Entry] = []
     /// Payload storage, reused: `buffers[slot]`; free slots in `freeSlots`.
-    private var buffers: [[UInt8]] = []
-    private var freeSlots: [Int] = []
+    @exclusivity(unchecked) private var buffers: [[UInt8]] = []
+    @exclusivity(unchecked) private var freeSlots: [Int] = []
 
     /// A stage applying `settings`, starting from `settings.seed`.
     public init(settings: FaultSettings) {
@@ -143,16 +148,11 @@ public final class FaultStage {
             due = Self.add(start, Self.nanoseconds((bits * nanosecondsPerBit).rounded(.up)))
             linkFreeAt = due
         }
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-            buffers[slot].removeAll(keepingCapacity: true)
-            buffers[slot].append(contentsOf: packet)
-        } else {
-            slot = buffers.count
-            buffers.append(Array(packet))
-        }
-        push(Entry(due: due, seq: nextSeq, slot: slot, reorder: reorderIt, duplicate: duplicateIt))
+        let slot = freeSlots.popLast() ?? newSlot()
+        let shortBy = packet.count - buffers[slot].count
+        if shortBy > 0 { buffers[slot].append(contentsOf: repeatElement(0, count: shortBy)) }
+        buffers[slot].withUnsafeMutableBytes { $0.copyMemory(from: packet) }
+        push(Entry(due: due, seq: nextSeq, slot: slot, length: packet.count, reorder: reorderIt, duplicate: duplicateIt))
         nextSeq &+= 1
     }
 
@@ -186,6 +186,12 @@ public final class FaultStage {
     /// Payload buffers the pool holds (used or free): never more than `queueLimit`.
     var pooledBuffers: Int { buffers.count }
 
+    /// A new, empty buffer for the pool (it only grows to the largest packet it held).
+    private func newSlot() -> Int {
+        buffers.append([])
+        return buffers.count - 1
+    }
+
     // MARK: - Delivery
 
     /// A packet from the heap has become due: delivered, or held back if it is to be reordered.
@@ -193,6 +199,10 @@ public final class FaultStage {
         if entry.reorder {
             counters.reordered += 1
             held.append(Held(entry: entry, remaining: reorderDistance))
+            return
+        }
+        guard !held.isEmpty else {
+            emit(entry, at: entry.due, deliver)
             return
         }
         let time = entry.due
@@ -225,10 +235,10 @@ public final class FaultStage {
     private func emit(_ entry: Entry, at time: Int64, _ deliver: (UnsafeRawBufferPointer, Timestamp) -> Void) {
         let bytes = buffers[entry.slot]
         let stamp = Timestamp(nanoseconds: time)
-        bytes.withUnsafeBytes { deliver($0, stamp) }
+        bytes.withUnsafeBytes { deliver(UnsafeRawBufferPointer(rebasing: $0.prefix(entry.length)), stamp) }
         counters.delivered += 1
         if entry.duplicate {
-            bytes.withUnsafeBytes { deliver($0, stamp) }
+            bytes.withUnsafeBytes { deliver(UnsafeRawBufferPointer(rebasing: $0.prefix(entry.length)), stamp) }
             counters.delivered += 1
             counters.duplicated += 1
         }
