@@ -15,13 +15,13 @@ import PanelCore
 ///    then independent `loss`. A lost packet is counted `lost` and draws nothing more.
 /// 2. ready time = send time + a `delay` sample + a `jitter` sample, each sample cut at 0.
 /// 3. bandwidth cap: the packet starts when it is ready and the previous one has
-///    finished, and is due when its last bit is through (bits / rate after it starts).
+///    finished, and is due when its last bit is through (8 × payload bytes / rate after
+///    it starts; duplicates and dropped packets take no link time).
 /// 4. with probability `reorder` it is held back once due, until `reorderDistance`
 ///    packets offered after it have been delivered; it then follows the last of them
 ///    (at that packet's time). If fewer follow, `flush` releases it.
 /// 5. with probability `duplicate` a second, identical copy follows it at the same time.
-/// 6. if `queueLimit` packets are already held, it is dropped (`queueDrops`) and
-///    takes no link time.
+/// 6. if `queueLimit` packets are already held, it is dropped (`queueDrops`).
 ///
 /// Delivery order is by due time, ties in offer order. Settings are clamped, never
 /// trapped on: probabilities to 0...1 (NaN as 0), negative durations to 0,
@@ -55,10 +55,6 @@ public final class FaultStage {
         var remaining: Int
     }
 
-    // Mutable state below skips the runtime's exclusivity checks (they were more than half of
-    // a packet's cost): no access to it is held while a `deliver` closure runs, and the
-    // stage's methods never re-enter one another.
-    @exclusivity(unchecked) private var generator: SeededGenerator
     private let transparent: Bool
     private let loss: Double
     private let duplicate: Double
@@ -72,6 +68,10 @@ public final class FaultStage {
     /// Nanoseconds per bit, nil without a cap.
     private let nanosecondsPerBit: Double?
 
+    // The mutable state skips the runtime's exclusivity checks (they were more than half of a
+    // packet's cost): no access to it is held while a `deliver` closure runs, and the stage's
+    // methods never re-enter one another.
+    @exclusivity(unchecked) private var generator: SeededGenerator
     @exclusivity(unchecked) private var inBadState = false
     @exclusivity(unchecked) private var linkFreeAt = Int64.min
     @exclusivity(unchecked) private var nextSeq: UInt64 = 0
