@@ -8,6 +8,10 @@ let package = Package(
         .executable(name: "panelsim", targets: ["panelsim"]),
         .executable(name: "panelsim-fuzz", targets: ["PanelFuzz"]),
         .library(name: "PanelSession", targets: ["PanelSession"]),
+        // For the benchmark package under Benchmarks/ (it depends on this one by path).
+        .library(name: "PanelCore", targets: ["PanelCore"]),
+        .library(name: "PanelDevice", targets: ["PanelDevice"]),
+        .library(name: "PanelImage", targets: ["PanelImage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
