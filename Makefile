@@ -14,7 +14,10 @@ FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display 
 FUZZ_BUILD := .build-fuzz
 FUZZ_BIN := $(FUZZ_BUILD)/debug/panelsim-fuzz
 
-.PHONY: demo test deps venv build test-swift test-interop test-fuzz fuzz fuzz-build clean
+BENCH_RUNS ?= 1
+BENCH_OUT := Benchmarks/.build/bench
+
+.PHONY: demo test deps venv build test-swift test-interop test-fuzz fuzz fuzz-build bench clean
 
 ## The main job: emulated Art-Net and sACN controllers driven end to end; PNGs under demo-out/.
 demo: deps build
@@ -100,5 +103,19 @@ fuzz: deps fuzz-build
 	    | grep -E 'DONE|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|ERROR|SUMMARY'
 	done
 
+## Benchmarks of the encoding core (the Benchmarks/ package, release): prints the table of
+## scripts/bench-report.py and writes bench.json. BENCH_RUNS=3 repeats the run (medians over runs).
+bench: deps
+	rm -rf $(BENCH_OUT)
+	load_before=$$(cut -d' ' -f1-3 /proc/loadavg)
+	for i in $$(seq 1 $(BENCH_RUNS)); do
+	  echo "== benchmark run $$i of $(BENCH_RUNS)"
+	  (cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress \
+	    --format jmh --path .build/bench/run-$$i) 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write|^Build |Warning: running with|skipping LD_PRELOAD' || true
+	  test -s $(BENCH_OUT)/run-$$i/Current_run.jmh.json
+	done
+	python3 scripts/bench-report.py $(BENCH_OUT)/run-*/Current_run.jmh.json --json bench.json \
+	  --load "$$load_before (before), $$(cut -d' ' -f1-3 /proc/loadavg) (after)"
+
 clean:
-	rm -rf .build $(FUZZ_BUILD) $(VENV) demo-out
+	rm -rf .build $(FUZZ_BUILD) $(VENV) demo-out Benchmarks/.build
