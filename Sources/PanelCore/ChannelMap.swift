@@ -221,6 +221,11 @@ public struct ChannelMap: Sendable {
         let bpp = format.bytesPerPixel
         let firstChain = u * pixelsPerUniverse
         let pixels = channelCount(universe: universe) / bpp
+        if contiguous[u] {
+            let start = Int(chainToCanvasOffset[firstChain])
+            buffer.append(contentsOf: canvas.bytes[start..<(start + pixels * bpp)])
+            return
+        }
         let wire = order.wireToCanvas
         for p in 0..<pixels {
             let base = Int(chainToCanvasOffset[firstChain + p])

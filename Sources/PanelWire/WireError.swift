@@ -64,9 +64,9 @@ extension Array where Element == UInt8 {
     }
     /// A string in a fixed-size field, NUL-padded, truncated to leave a terminating NUL.
     mutating func appendFixedString(_ s: String, size: Int) {
-        let bytes = Array(s.utf8.prefix(size - 1))
-        append(contentsOf: bytes)
-        append(contentsOf: repeatElement(0, count: size - bytes.count))
+        var n = 0
+        for b in s.utf8.prefix(size - 1) { append(b); n += 1 }
+        append(contentsOf: repeatElement(0, count: size - n))
     }
     mutating func setU16BE(_ v: UInt16, at o: Int) { self[o] = UInt8(v >> 8); self[o + 1] = UInt8(v & 0xFF) }
 }

@@ -9,10 +9,13 @@ public struct E131Sender: FrameSender {
     private var syncSequence: UInt8 = 0
     private var channels: [UInt8] = []
     private var packet: [UInt8] = []
+    /// The multicast group of each universe, in map order (formatted once, not per packet).
+    private let groups: [String]
 
     public init(settings: SenderSettings) {
         self.settings = settings
         sequences = Array(repeating: 0, count: settings.map.universeCount)
+        groups = settings.map.universes.map { E131.multicastGroup(universe: UInt16(truncatingIfNeeded: $0)) }
         channels.reserveCapacity(512)
         packet.reserveCapacity(640)
     }
@@ -27,7 +30,7 @@ public struct E131Sender: FrameSender {
                                  syncAddress: settings.sync ? settings.syncUniverse : 0, sequence: sequences[i],
                                  options: options, universe: u16, data: slots)
             }
-            packet.withUnsafeBytes { emit($0, E131.multicastGroup(universe: u16)) }
+            packet.withUnsafeBytes { emit($0, groups[i]) }
         }
     }
 

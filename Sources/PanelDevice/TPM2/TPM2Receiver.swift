@@ -92,6 +92,8 @@ public struct TPM2SerialSender: FrameSender {
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
         data.removeAll(keepingCapacity: true)
         for u in settings.map.universes {
+            // The packet carries at most 65535 bytes: the rest of the panel is not read.
+            guard data.count < Int(UInt16.max) else { break }
             settings.map.extract(universe: u, from: canvas, into: &channels)
             data += channels
         }

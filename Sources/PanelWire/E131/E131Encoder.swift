@@ -7,12 +7,13 @@ public enum E131Encoder {
         out.append(contentsOf: E131.acnIdentifier)
         out.appendU16BE(0)  // flags+length, patched by finish
         out.appendU32BE(vector)
-        out.append(contentsOf: cid.bytes)
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: cid.high >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: cid.low >> UInt64(shift))) }
     }
 
-    /// Fills in the flags+length fields at the given offsets from the final size.
-    static func finish(_ out: inout [UInt8], lengthFields: [Int]) {
-        for o in lengthFields { out.setU16BE(0x7000 | UInt16((out.count - o) & 0x0FFF), at: o) }
+    /// Fills in the flags+length field at offset `o` from the final size.
+    static func setLength(_ out: inout [UInt8], at o: Int) {
+        out.setU16BE(0x7000 | UInt16((out.count - o) & 0x0FFF), at: o)
     }
 
     /// A data packet: up to 512 slots after `startCode`.
@@ -37,7 +38,7 @@ public enum E131Encoder {
         out.appendU16BE(UInt16(n + 1))
         out.append(startCode)
         out.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<n]))
-        finish(&out, lengthFields: [16, 38, 115])
+        setLength(&out, at: 16); setLength(&out, at: 38); setLength(&out, at: 115)
     }
 
     /// A synchronization packet (49 bytes).
@@ -48,7 +49,7 @@ public enum E131Encoder {
         out.append(sequence)
         out.appendU16BE(syncAddress)
         out.appendU16BE(0)
-        finish(&out, lengthFields: [16, 38])
+        setLength(&out, at: 16); setLength(&out, at: 38)
     }
 
     /// One page of universe discovery (at most 512 universes, sorted by the caller).
@@ -63,6 +64,6 @@ public enum E131Encoder {
         out.append(page)
         out.append(lastPage)
         for u in universes.prefix(512) { out.appendU16BE(u) }
-        finish(&out, lengthFields: [16, 38, 112])
+        setLength(&out, at: 16); setLength(&out, at: 38); setLength(&out, at: 112)
     }
 }
