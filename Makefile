@@ -111,7 +111,7 @@ bench: deps
 	for i in $$(seq 1 $(BENCH_RUNS)); do
 	  echo "== benchmark run $$i of $(BENCH_RUNS)"
 	  (cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress \
-	    --format jmh --path .build/bench/run-$$i) 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write|^Build |Warning: running with|skipping LD_PRELOAD' || true
+	    --format jmh --path .build/bench/run-$$i) 2>&1 | grep -Ev '^\[|^Building|^Compiling|^Write|^Build |Warning: running with|skipping LD_PRELOAD' | awk '!seen[$$0]++' || true
 	  test -s $(BENCH_OUT)/run-$$i/Current_run.jmh.json
 	done
 	python3 scripts/bench-report.py $(BENCH_OUT)/run-*/Current_run.jmh.json --json bench.json \

@@ -91,7 +91,7 @@ def fmt_allocs(r):
     f, p = r["mallocs_per_frame"], r["mallocs_per_packet"]
     if f == 0:
         return "0"
-    per_packet = f"{p:.3f}".rstrip("0").rstrip(".") if p < 1 else f"{p:.1f}"
+    per_packet = "<0.001" if p < 0.001 else f"{p:.3f}" if p < 1 else f"{p:.1f}"
     return f"{f:.0f} / {per_packet}" + (" ✗" if p >= 1 else "")
 
 

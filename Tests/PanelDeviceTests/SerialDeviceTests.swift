@@ -133,4 +133,15 @@ final class SerialDeviceTests: XCTestCase {
             XCTAssertEqual(model.frames().first?.canvas, canvas, plugin.name)
         }
     }
+
+    func testTPM2SenderCarriesTheFirst65535BytesOfALargePanel() throws {
+        // 200 × 120 RGB = 72,000 bytes in 142 universes: more than one packet holds.
+        let map = try ChannelMap(width: 200, height: 120, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 510))
+        var canvas = Canvas(width: 200, height: 120, format: .rgb)
+        for i in canvas.bytes.indices { canvas.bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i >> 8) }
+        var sender = ProtocolPlugin.tpm2.makeSender(SenderSettings(map: map))
+        var packets: [[UInt8]] = []
+        sender.encode(canvas) { bytes, _ in packets.append(Array(bytes)) }
+        XCTAssertEqual(packets, [TPM2Serial.packet(type: .data, data: Array(canvas.bytes.prefix(65535)))])
+    }
 }
