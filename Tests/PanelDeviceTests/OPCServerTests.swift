@@ -123,4 +123,14 @@ final class OPCServerTests: XCTestCase {
         server.feed(sent[0], from: a, at: ms(1))
         XCTAssertEqual(server.frames().first?.canvas, picture)
     }
+
+    /// Rows layout: the message is the canvas's first bytes, cut at 21,845 pixels.
+    func testSenderSendsRowsAsTheyAreUpToOneMessage() throws {
+        let m = try map(200, 120)
+        let picture = try XCTUnwrap(Canvas(width: 200, height: 120, format: .rgb, bytes: (0..<72_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }))
+        var sender = OPCSender(settings: SenderSettings(map: m))
+        var sent: [[UInt8]] = []
+        sender.encode(picture) { bytes, _ in sent.append(Array(bytes)) }
+        XCTAssertEqual(sent, [[0, 0, 0xFF, 0xFF] + picture.bytes.prefix(65535)])
+    }
 }

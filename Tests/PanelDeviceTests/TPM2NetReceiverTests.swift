@@ -121,4 +121,14 @@ final class TPM2NetReceiverTests: XCTestCase {
         XCTAssertEqual(r.frames().map(\.canvas), [canvas])
         XCTAssertEqual(TPM2NetSender.split(bytes: 3 * 170_000, bytesPerPixel: 3).count, 255)
     }
+
+    /// Every oversized packet counts its violation, also when the rule list is reused.
+    func testRepeatedViolationsCountedPerPacket() throws {
+        let r = try receiver(width: 1000, height: 1)
+        r.feed(packet(1, of: 2, [UInt8](repeating: 1, count: 1500)), from: sender, at: ms(0))
+        r.feed(packet(2, of: 2, [UInt8](repeating: 2, count: 1500)), from: sender, at: ms(1))
+        r.feed(packet(1, of: 1, [UInt8](repeating: 3, count: 30)), from: sender, at: ms(2))
+        XCTAssertEqual(r.counters.violations, ["tpm2net.data-over-1490": 2])
+        XCTAssertEqual(r.frames().count, 2)
+    }
 }

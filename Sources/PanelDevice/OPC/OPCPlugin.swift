@@ -9,16 +9,22 @@ public struct OPCSender: FrameSender {
     private var message: [UInt8] = []
     /// Canvas byte offset of every pixel, in chain order.
     private let offsets: [Int]
+    /// The message's pixels are the canvas's first bytes as they are (RGB in natural order, rows
+    /// left to right from the top): one block copy.
+    private let contiguous: Bool
 
     public init(settings: SenderSettings) {
         self.settings = settings
         let map = settings.map
         let bpp = map.format.bytesPerPixel
         let count = min(map.width * map.height, 0xFFFF / 3)
-        offsets = (0..<count).map { chain in
+        let offsets = (0..<count).map { chain in
             guard let p = map.position(chain: chain) else { return 0 }
             return (p.y * map.width + p.x) * bpp
         }
+        self.offsets = offsets
+        contiguous = map.format == .rgb && map.order.wireToCanvas == [0, 1, 2]
+            && offsets.indices.allSatisfy { offsets[$0] == $0 * 3 }
         pixels.reserveCapacity(count * 3)
         message.reserveCapacity(OPC.headerSize + count * 3)
     }
@@ -27,16 +33,20 @@ public struct OPCSender: FrameSender {
         pixels.removeAll(keepingCapacity: true)
         let map = settings.map
         guard canvas.bytes.count == map.width * map.height * map.format.bytesPerPixel else { return }
-        let wire = map.order.wireToCanvas
-        for base in offsets {
-            switch map.format {
-            case .rgb, .rgbw:
-                pixels.append(canvas.bytes[base + wire[0]])
-                pixels.append(canvas.bytes[base + wire[1]])
-                pixels.append(canvas.bytes[base + wire[2]])
-            case .gray:
-                let v = canvas.bytes[base]
-                pixels.append(v); pixels.append(v); pixels.append(v)
+        if contiguous {
+            pixels.append(contentsOf: canvas.bytes[0..<(offsets.count * 3)])
+        } else {
+            let wire = map.order.wireToCanvas
+            for base in offsets {
+                switch map.format {
+                case .rgb, .rgbw:
+                    pixels.append(canvas.bytes[base + wire[0]])
+                    pixels.append(canvas.bytes[base + wire[1]])
+                    pixels.append(canvas.bytes[base + wire[2]])
+                case .gray:
+                    let v = canvas.bytes[base]
+                    pixels.append(v); pixels.append(v); pixels.append(v)
+                }
             }
         }
         pixels.withUnsafeBytes { OPCEncoder.setPixels(into: &message, channel: 0, pixels: $0) }

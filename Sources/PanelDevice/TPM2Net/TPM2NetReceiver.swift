@@ -58,6 +58,10 @@ public final class TPM2NetReceiver: DeviceModel {
     private var frameCount: Int?
     private var received = [Bool](repeating: false, count: 256)
     private var receivedCount = 0
+    /// The rule IDs of the last violations seen: a sender repeats its own on every packet (all
+    /// of a large panel's packets are over 1490 bytes), so they are listed once, not per packet.
+    private var lastViolations = TPM2NetViolations()
+    private var lastRuleIDs: [RuleID] = []
     private var stride: Int?
     private var reportedPastPanel = false
 
@@ -76,7 +80,7 @@ public final class TPM2NetReceiver: DeviceModel {
 
     public func receive(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
         guard let packet = records.decode(datagram, from: source, at: time, TPM2NetDecoder.decode) else { return }
-        if !packet.violations.isEmpty, records.violations(packet.violations.ruleIDs, strict: settings.strict) { return }
+        if !packet.violations.isEmpty, records.violations(ruleIDs(packet.violations), strict: settings.strict) { return }
         switch packet.type {
         case .ping:
             records.counters.count("ping")
@@ -87,6 +91,14 @@ public final class TPM2NetReceiver: DeviceModel {
             records.counters.count("data")
             handleData(packet, from: source, at: time)
         }
+    }
+
+    private func ruleIDs(_ v: TPM2NetViolations) -> [RuleID] {
+        if v != lastViolations {
+            lastViolations = v
+            lastRuleIDs = v.ruleIDs
+        }
+        return lastRuleIDs
     }
 
     private func answerPing(from source: PacketSource) {
