@@ -124,7 +124,10 @@ public struct EnttecProFramer {
     /// Feeds the next bytes of the stream; `message` gets each complete message, `dropped`
     /// each message given up (offset counts from that message's start byte).
     public mutating func push(_ bytes: UnsafeRawBufferPointer, message: (EnttecProMessage) -> Void, dropped: (WireError) -> Void) {
-        for b in bytes {
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            i += 1
             switch state {
             case .idle:
                 if b == EnttecPro.start { state = .label } else { skippedBytes += 1 }
@@ -143,7 +146,10 @@ public struct EnttecProFramer {
                     state = length == 0 ? .end : .data
                 }
             case .data:
-                buffer.append(b)
+                // This byte and as many of the next as the message still needs, in one copy.
+                let n = min(length - buffer.count, bytes.count - i + 1)
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(i - 1)..<(i - 1 + n)]))
+                i += n - 1
                 if buffer.count == length { state = .end }
             case .end:
                 if b == EnttecPro.end {

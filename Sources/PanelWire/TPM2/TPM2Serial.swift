@@ -56,7 +56,10 @@ public struct TPM2SerialFramer {
     /// Feeds the next bytes of the stream; `packet` gets each complete packet, `dropped` each
     /// packet given up (offset counts from that packet's start byte).
     public mutating func push(_ bytes: UnsafeRawBufferPointer, packet: (TPM2SerialPacket) -> Void, dropped: (WireError) -> Void) {
-        for b in bytes {
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            i += 1
             switch state {
             case .idle:
                 if b == TPM2Serial.start { state = .type } else { skippedBytes += 1 }
@@ -81,7 +84,10 @@ public struct TPM2SerialFramer {
                     state = size == 0 ? .end : .data
                 }
             case .data:
-                buffer.append(b)
+                // This byte and as many of the next as the packet still needs, in one copy.
+                let n = min(size - buffer.count, bytes.count - i + 1)
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(i - 1)..<(i - 1 + n)]))
+                i += n - 1
                 if buffer.count == size { state = .end }
             case .end:
                 if b == TPM2Serial.end {
