@@ -100,7 +100,7 @@ fuzz-build:
 ## reached: executions, libFuzzer's coverage (cov: edges, ft: features) from its last stats line.
 ## Logs in .build/fuzz-logs; crash inputs in Fuzz/findings/TARGET. Fails if any target crashed.
 fuzz: deps fuzz-build
-	mkdir -p .build/fuzz-logs
+	@mkdir -p .build/fuzz-logs
 	printf '%-20s %7s %11s %8s %6s %7s %s\n' target seconds executions exec/s cov ft result > $(FUZZ_SUMMARY)
 	failed=0
 	for t in $(FUZZ_TARGETS); do
