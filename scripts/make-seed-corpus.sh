@@ -69,6 +69,27 @@ for t in novastar-card novastar-framer colorlight-receiver colorlight-decode opc
 # novastar-card: the requests of the public transcript, as TCP reads and as one read per frame.
 tshark -r "$novastar_pcap" -Y 'tcp.dstport == 5200 && tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | seq_of > Fuzz/corpus/novastar-card/transcript-tcp
 awk -F'\t' '$2 == "H>D" { print $3 }' "$novastar_tsv" | seq_of > Fuzz/corpus/novastar-card/transcript-requests
+# novastar-card: writes and reads of every register the model acts on (PROTOCOLS.md), to every
+# card and to one, then the stream's end (an empty piece).
+python3 > Fuzz/corpus/novastar-card/register-writes <<'EOF_PY'
+import sys
+def frame(serial, device, port, card, op, address, data, length=None):
+    n = len(data) if length is None else length
+    f = bytearray(b"\x55\xaa\x00") + bytes([serial & 0xFF, 0xFE, 0, device, port]) + card.to_bytes(2, "little") \
+        + bytes([op, 0]) + address.to_bytes(4, "little") + n.to_bytes(2, "little") + bytes(data)
+    return bytes(f) + ((0x5555 + sum(f[2:])) & 0xFFFF).to_bytes(2, "little")
+sending = [(0x02000023, [0x05]), (0x02000022, [0x01]), (0x01000011, [0x01]), (0x00000002, [0x34, 0x12])]
+receiving = [(0x02000001, [0x80]), (0x02000002, [0x40]), (0x02000003, [0xC0]), (0x02000004, [0x20]),
+             (0x02000100, [0xFF]), (0x02000100, [0x00]), (0x02000101, [0x05]), (0x02000101, [0x09]),
+             (0x02000101, [0x00]), (0x02000102, [0x01])]
+frames = []
+for i, (a, d) in enumerate(sending):
+    frames += [frame(i, 0, 0, 0, 1, a, d), frame(i, 0, 0, 0, 0, a, [], len(d))]
+for i, (a, d) in enumerate(receiving):
+    frames += [frame(i, 1, 0xFF, 0xFFFF, 1, a, d), frame(i, 1, 0, 1, 1, a, d), frame(i, 1, 0, 0, 0, a, [], len(d))]
+out = b"".join(len(f).to_bytes(2, "big") + f for f in frames) + b"\x00\x00"
+sys.stdout.buffer.write(out)
+EOF_PY
 # novastar-framer: byte 0 is the read size − 1, then the stream: both directions of the
 # transcript; a write with the largest data block (4096) and a header claiming one byte more.
 { printf '\x3f'; awk -F'\t' '{ print $3 }' "$novastar_tsv" | stream; } > Fuzz/corpus/novastar-framer/transcript-both-ways
