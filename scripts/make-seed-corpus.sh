@@ -65,7 +65,7 @@ stream() { tr -d '\n' | xxd -r -p; }  # hex lines → one byte stream
 novastar_tsv="$captures"/novastar/baoerman_nova_probe_all_data.tsv
 novastar_pcap="$captures"/novastar/DERIVED_baoerman_nova_frames_tcp5200.pcap
 for t in novastar-card novastar-framer colorlight-receiver colorlight-decode opc-framer enttec-framer tpm2-framer \
-         ddp-decode tpm2net-decode capture-reader config-loader; do rm -rf "Fuzz/corpus/$t"; mkdir -p "Fuzz/corpus/$t"; done
+         ddp-decode tpm2net-decode capture-reader config-loader; do mkdir -p "Fuzz/corpus/$t"; done
 # novastar-card: the requests of the public transcript, as TCP reads and as one read per frame.
 tshark -r "$novastar_pcap" -Y 'tcp.dstport == 5200 && tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | seq_of > Fuzz/corpus/novastar-card/transcript-tcp
 awk -F'\t' '$2 == "H>D" { print $3 }' "$novastar_tsv" | seq_of > Fuzz/corpus/novastar-card/transcript-requests
