@@ -10,6 +10,7 @@ PY := $(VENV)/bin/python
 BIN := .build/release/panelsim
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SMOKE_JOBS ?= 2
 FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display tpm2net-receiver opc-server tpm2-receiver enttec-widget \
   novastar-card colorlight-receiver novastar-framer opc-framer enttec-framer tpm2-framer ddp-decode tpm2net-decode colorlight-decode \
   capture-reader config-loader
@@ -82,13 +83,13 @@ test-fuzz: fuzz-build
 	  .build/debug/panelsim-fuzz $$t Fuzz/corpus/$$t/* $$(ls Fuzz/regressions/$$t/* 2>/dev/null)
 	done
 	echo "$(words $(FUZZ_TARGETS)) 0" >> .build/test-counts
-	for t in $(FUZZ_TARGETS); do
+	# FUZZ_SMOKE_JOBS targets at a time (one per core); xargs fails if any of them failed.
+	printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_SMOKE_JOBS) -I{} bash -o pipefail -c 't={}
 	  mkdir -p .build/fuzz-corpus/$$t
 	  $(FUZZ_MAX_LEN)
 	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
 	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=$$len -print_final_stats=1 \
-	    .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E 'stat::(number_of_executed_units|new_units_added)|ERROR|crash|Done' | sed "s/^/$$t: /"
-	done
+	    .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E "stat::(number_of_executed_units|new_units_added)|ERROR|crash|Done" | sed "s/^/$$t: /"'
 	echo "fuzz smoke: $$(( $$(date +%s) - s )) s"
 
 fuzz-build:
