@@ -1,5 +1,6 @@
 import PanelCore
 import PanelDevice
+import PanelImage
 import Yams
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,8 @@ public struct ControllerConfig: Sendable {
     public var mapping: MappingSettings
     public var frame: FrameSettings
     public var options: [String: String]
+    /// Pictures named by options (the plugin's `imageOptions`), loaded and sized to the panel.
+    public var images: [String: Canvas] = [:]
     /// Line of the controller's entry in the config file, for later error messages.
     public var line: Int?
     /// The config file (or "flags") and the entry's key path, for later error messages.
@@ -233,17 +236,42 @@ public struct SessionConfig: Sendable {
             for key in plugin.options.keys { if let v = try o.string(key) { options[key] = v } }
         }
 
-        let config = ControllerConfig(name: name, plugin: plugin, transport: transport, multicast: multicast, interface: interface,
+        if plugin.discoveryPort != nil, let d = options["discovery"], d != "on", d != "off", HostPort.parse(d, defaultPort: 0) == nil {
+            throw ConfigError(file: file, line: node.mark?.line, key: "\(path).options.discovery", "must be on, off or HOST:PORT, not \"\(d)\"")
+        }
+        var config = ControllerConfig(name: name, plugin: plugin, transport: transport, multicast: multicast, interface: interface,
                                       width: width, height: height, pixel: pixel, order: order, mapping: mapping, frame: frame,
                                       options: options, line: node.mark?.line, file: file, path: path)
+        config.images = try loadImages(plugin: plugin, options: options, width: width, height: height, file: file,
+                                       line: node.mark?.line, path: path)
         let map: ChannelMap
         do { map = try config.channelMap() } catch { throw f.error("mapping", "\(plugin.displayName): " + error.description) }
         do {
-            _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, options: options))
+            _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, options: options, images: config.images))
         } catch {
             throw ConfigError(file: file, line: node.mark?.line, key: "\(path).options.\(error.key)", error.message)
         }
         return config
+    }
+
+    /// The PNG files the plugin's image options name (values ending `.png`), relative to the
+    /// config file's folder (to the working directory for flags), scaled to the panel.
+    static func loadImages(plugin: ProtocolPlugin, options: [String: String], width: Int, height: Int, file: String,
+                           line: Int?, path: String) throws(ConfigError) -> [String: Canvas] {
+        var images: [String: Canvas] = [:]
+        for key in plugin.imageOptions.sorted() {
+            guard let value = options[key], value.lowercased().hasSuffix(".png") else { continue }
+            var full = value
+            if !value.hasPrefix("/"), file != "flags" {
+                if let slash = file.lastIndex(of: "/") { full = file[...slash] + value }
+            }
+            do {
+                images[key] = try PNGFile.read(path: full).converted(to: .rgb).resized(width: width, height: height)
+            } catch {
+                throw ConfigError(file: file, line: line, key: "\(path).options.\(key)", "\(error)")
+            }
+        }
+        return images
     }
 
     /// Controller names become folder names: keep them to a safe character set.

@@ -366,40 +366,64 @@ public final class ReplaySession {
     /// Without a config: one controller per protocol and destination (at most 64). For a
     /// protocol with universes, a gray 512-pixel row per universe from the lowest to the highest
     /// seen; for one without (DDP, TPM2.net), its channels in rows of 170 RGB pixels (510
-    /// channels, the width of a universe of RGB), as far as its datagrams reach. At most 4096 rows.
+    /// channels, the width of a universe of RGB), as far as its datagrams reach; for one that
+    /// addresses rows and columns (Colorlight), the panel its packets reach. At most 4096 rows.
     private func viewWithoutConfig(_ result: inout ReplayResult) throws -> [ControllerConfig] {
         struct Key: Hashable { var protocolName: String; var destination: Endpoint }
-        struct Seen { var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min; var extent = 0 }
+        struct Seen {
+            var plugin: ProtocolPlugin; var low = Int.max; var high = Int.min; var extent = 0
+            var width = 0, height = 0
+        }
         var seen: [Key: Seen] = [:]
         var order: [Key] = []
         let decoder: CaptureDecoder
         do { decoder = try CaptureDecoder(path: options.capturePath) } catch { return [] }
+        func entry(_ key: Key, _ plugin: ProtocolPlugin) -> Seen? {
+            if let known = seen[key] { return known }
+            guard seen.count < 64 else { return nil }
+            order.append(key)
+            return Seen(plugin: plugin)
+        }
         _ = decoder.run { event in
-            guard case .udp(let d) = event else { return }
-            d.payload.withUnsafeBytes { bytes in
-                guard let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port) else { return }
-                let universe = plugin.universeOf(bytes)
-                let extent = universe == nil ? plugin.channelExtent(bytes) : nil
-                guard universe != nil || extent != nil else { return }
-                let key = Key(protocolName: plugin.name, destination: d.destination)
-                var entry: Seen
-                if let known = seen[key] { entry = known } else {
-                    guard seen.count < 64 else { return }
-                    entry = Seen(plugin: plugin)
-                    order.append(key)
+            switch event {
+            case .udp(let d):
+                d.payload.withUnsafeBytes { bytes in
+                    guard let plugin = detector.protocolOf(datagram: bytes, sourcePort: d.source.port, destinationPort: d.destination.port) else { return }
+                    let universe = plugin.universeOf(bytes)
+                    let extent = universe == nil ? plugin.channelExtent(bytes) : nil
+                    guard universe != nil || extent != nil else { return }
+                    let key = Key(protocolName: plugin.name, destination: d.destination)
+                    guard var s = entry(key, plugin) else { return }
+                    if let u = universe {
+                        s.low = min(s.low, u)
+                        s.high = max(s.high, u)
+                    }
+                    if let e = extent { s.extent = max(s.extent, e) }
+                    seen[key] = s
                 }
-                if let u = universe {
-                    entry.low = min(entry.low, u)
-                    entry.high = max(entry.high, u)
+            case .ethernet(let frame):
+                frame.wireBytes.withUnsafeBytes { bytes in
+                    guard let plugin = detector.protocolOf(ethernetFrame: bytes), let size = plugin.panelExtent(bytes) else { return }
+                    let key = Key(protocolName: plugin.name, destination: Endpoint(address: frame.destination.description, port: 0))
+                    guard var s = entry(key, plugin) else { return }
+                    s.width = max(s.width, size.width)
+                    s.height = max(s.height, size.height)
+                    seen[key] = s
                 }
-                if let e = extent { entry.extent = max(entry.extent, e) }
-                seen[key] = entry
+            default:
+                return
             }
         }
         return order.compactMap { key in
             guard let s = seen[key] else { return nil }
             let width: Int, rows: Int, pixel: PixelFormat, mapping: MappingSettings
-            if s.low <= s.high {
+            var transport = TransportConfig.udp(host: "0.0.0.0", port: Int(key.destination.port))
+            if s.width > 0 && s.height > 0 {
+                (width, pixel) = (min(4096, s.width), .rgb)
+                rows = min(4096, s.height)
+                mapping = MappingSettings(startUniverse: s.plugin.defaultStartUniverse, channelsPerUniverse: 510)
+                transport = .interface(key.destination.address)
+            } else if s.low <= s.high {
                 (width, pixel) = (512, .gray)
                 rows = min(4096, s.high - s.low + 1)
                 mapping = MappingSettings(startUniverse: s.low, channelsPerUniverse: 512)
@@ -410,9 +434,10 @@ public final class ReplaySession {
             } else {
                 return nil
             }
-            let label = "\(key.protocolName)-\(key.destination.address)-\(key.destination.port)"
+            let label = s.plugin.carrier == .ethernet ? "\(key.protocolName)-\(key.destination.address)"
+                : "\(key.protocolName)-\(key.destination.address)-\(key.destination.port)"
             let name = String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
-            return ControllerConfig(name: name, plugin: s.plugin, transport: .udp(host: "0.0.0.0", port: Int(key.destination.port)), multicast: false,
+            return ControllerConfig(name: name, plugin: s.plugin, transport: transport, multicast: false,
                                     interface: nil, width: width, height: rows, pixel: pixel, order: .natural(pixel),
                                     mapping: mapping, frame: FrameSettings(), options: [:], line: nil, file: options.capturePath, path: label)
         }

@@ -7,7 +7,8 @@ import PanelNet
 
 /// Serving controllers whose protocol travels over TCP (`carrier: .tcp`, e.g. OPC): one
 /// listening socket per address, every client's stream handed to the models on the
-/// session's event loop with the client as its source.
+/// session's event loop with the client as its source. A model's `streamClientLimit`
+/// (NovaStar: one client holds the card) caps the clients; the next one is reset.
 extension ServeSession {
     /// Listens for a TCP port's clients.
     func bindTCP(_ p: Port, host: String, port: Int) async throws {
@@ -28,7 +29,9 @@ extension ServeSession {
             })
         let server: TCPServer
         do {
-            server = try await TCPServer.bind(group: group, options: TCPServerOptions(host: host, port: port), handlers: handlers)
+            var options = TCPServerOptions(host: host, port: port)
+            if let limit = p.controllers.compactMap({ $0.model.streamClientLimit }).min() { options.maximumConnections = limit }
+            server = try await TCPServer.bind(group: group, options: options, handlers: handlers)
         } catch {
             throw RunFailure("\(p.controllers[0].config.name): \(error)")
         }

@@ -22,6 +22,8 @@ public struct ServeOptions: Sendable {
     public var receiveBufferBytes = 64 << 20
     /// Write every datagram received to this pcap file.
     public var pcapPath: String?
+    /// Device state kept across restarts (DeviceStateFile): read at start, written at stop.
+    public var stateFile: String?
     public init() {}
 }
 
@@ -106,6 +108,8 @@ public final class ServeSession: @unchecked Sendable {
     private let pcapBacklog = NIOLockedValueBox(0)
     /// Serial traffic for `--pcap` (ServeSession+Serial.swift); confined to the event loop.
     var serialCapture: SerialCapture?
+    /// Discovery sockets by controller (ServeSession+Discovery.swift); confined to the event loop.
+    var discoveryEndpoints: [ObjectIdentifier: UDPEndpoint] = [:]
 
     public init(config: SessionConfig, options: ServeOptions, logger: Logger) {
         self.config = config
@@ -142,6 +146,10 @@ public final class ServeSession: @unchecked Sendable {
             try? await group.shutdownGracefully()
             return result
         } catch {
+            // A session that failed to start still owns its stop promise: complete it.
+            try? await loop.submit { [self] in
+                if !stopped { stopped = true; stopPromise.succeed(()) }
+            }.get()
             shutDown.withLockedValue { $0 = true }
             try? await group.shutdownGracefully()
             throw error
@@ -150,6 +158,7 @@ public final class ServeSession: @unchecked Sendable {
 
     private func serve() async throws -> ServeResult {
         try buildControllers()
+        try restoreState()
         if let path = options.pcapPath {
             do { pcap = try PcapWriter(path: path) } catch { throw OutputError(path: path, reason: "\(error)") }
         }
@@ -192,7 +201,7 @@ public final class ServeSession: @unchecked Sendable {
             let portBase = port == 0 ? 0 : (byAddress[key]?.controllers.reduce(0) { $0 + $1.model.reportedPortCount } ?? 0)
             let settings = ControllerSettings(name: c.name, map: map, frame: c.frame, strict: options.strict, options: c.options,
                                               localAddress: LocalAddresses.reported(forBind: host, interface: c.interface),
-                                              portBase: portBase)
+                                              portBase: portBase, images: c.images)
             let model: DeviceModel
             do { model = try c.plugin.makeDevice(settings) } catch {
                 throw ConfigError(file: c.file, line: c.line, key: c.path + ".options." + error.key, error.message)
@@ -270,6 +279,33 @@ public final class ServeSession: @unchecked Sendable {
         }
         try await openSerialLines()
         try await openEthernetPorts()
+        try await bindDiscovery()
+    }
+
+    /// Gives each controller the state `--state FILE` saved for it.
+    private func restoreState() throws {
+        guard let path = options.stateFile else { return }
+        let saved = try DeviceStateFile.read(path: path)
+        for c in ports.flatMap(\.controllers) {
+            guard let entry = saved[c.config.name] else { continue }
+            let key = "controllers.\(c.config.name)"
+            guard entry.protocol == c.config.plugin.name else {
+                throw ConfigError(file: path, line: nil, key: key, "saved for \(entry.protocol), the controller is \(c.config.plugin.name)")
+            }
+            do { try c.model.restoreState(entry.blocks) } catch {
+                throw ConfigError(file: path, line: nil, key: "\(key).blocks.\(error.block)", error.message)
+            }
+        }
+    }
+
+    /// Writes every controller's state to `--state FILE`; the error, if any.
+    private func saveState() async -> String? {
+        guard let path = options.stateFile else { return nil }
+        let states = (try? await loop.submit { [self] in
+            ports.flatMap(\.controllers).map { (name: $0.config.name, protocol: $0.config.plugin.name, blocks: $0.model.persistentState) }
+        }.get()) ?? []
+        do { try DeviceStateFile.write(path: path, controllers: states) } catch { return "\(path): \(error)" }
+        return nil
     }
 
     /// Joins the groups the models name (sync addresses, discovery; the universes' own groups
@@ -427,6 +463,7 @@ public final class ServeSession: @unchecked Sendable {
                                           "transport": .string("udp"), "address": .string(e.localHost), "port": .int(e.localPort)]))
             }
         }
+        listening += discoveryReadyEntries()
         try FileText.write(JSONValue.object(["listening": .array(listening), "pid": .int(Int(getpid()))]).pretty, to: path)
     }
 
@@ -434,6 +471,7 @@ public final class ServeSession: @unchecked Sendable {
         // Close the sockets first, so nothing arrives after the models have finished.
         var drops: [String: Int] = [:]
         let connections = await closeTCP()
+        await closeDiscovery()
         for p in ports {
             guard let e = p.endpoint else { continue }
             if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
@@ -449,6 +487,7 @@ public final class ServeSession: @unchecked Sendable {
             }
         }.get()
         pcapQueue.sync {}
+        if let e = await saveState() { outputErrors.append(e) }
         if let w = pcap {
             do { try w.close() } catch { outputErrors.append("\(w.path): \(error)") }
             if pcapErrors > 0 { outputErrors.append("\(w.path): \(pcapErrors) datagrams could not be written") }

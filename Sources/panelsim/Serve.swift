@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
     var serial: String?
     @Option(help: "With --serial pty: make this path a symlink to the PTY's slave (removed at stop).")
     var link: String?
-    @Option(help: "Baud rate of a --serial tty (a standard rate).")
+    @Option(help: "Baud rate of a --serial tty (any rate the device takes, e.g. 115200 or NovaStar MCTRL660 1048576).")
     var baud: Int?
     @OptionGroup var panel: PanelOptions
     @Option(help: "Frame sync: auto (hold for the sender's sync) or ignore.")
@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
     var skipIdentical = false
     @Option(help: "Also write every received datagram to this pcap file; serial traffic goes to FILE with -serial before the extension.")
     var pcap: String?
+    @Option(help: "Keep device state (NovaStar: every card's registers) in this JSON file: read at start if it exists, written at stop.")
+    var state: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
     var receiveBuffer: Int = 64 << 20
     @Option(help: "Write the session's result (counters, golden comparison) as JSON here.")
@@ -79,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         options.strict = strict
         options.receiveBufferBytes = receiveBuffer
         options.pcapPath = pcap
+        options.stateFile = state
         if expect != nil && record == nil {
             throw UsageError(message: "--expect needs --record DIR (frames are compared as they are recorded)")
         }

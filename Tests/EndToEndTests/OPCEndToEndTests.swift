@@ -62,6 +62,8 @@ final class OPCEndToEndTests: XCTestCase {
             let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             guard r == 0 else { Glibc.close(fd); throw XCTSkip("cannot connect to 127.0.0.1:\(port)") }
         }
+        /// A client on a socket connected elsewhere.
+        init(fd: Int32) { self.fd = fd }
         var localPort: UInt16 {
             var a = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -3,6 +3,7 @@ import Logging
 import PanelCore
 import PanelDevice
 import PanelImage
+@testable import PanelNet
 @testable import PanelSession
 import PanelWire
 import XCTest
@@ -45,6 +46,20 @@ final class SerialEndToEndTests: XCTestCase {
 
     func frames(_ controller: String) -> [JSONValue] {
         (FileText.read(dir + "/rec/\(controller)/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
+    }
+
+    /// NovaStar MCTRL600/660 talk at 1048576 baud, a rate without a termios constant: a line
+    /// opened at it is set through termios2 and reads the rate back.
+    func testLineOpensAtACustomRate() throws {
+        let pair = try PseudoTerminal.open()
+        defer { Glibc.close(pair.master); Glibc.close(pair.slave) }
+        let fd = Glibc.open(pair.path, O_RDWR | O_NOCTTY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { Glibc.close(fd) }
+        try Termios.makeRaw(fd, path: pair.path, baud: 1_048_576)
+        XCTAssertEqual(Termios.customRate(fd), 1_048_576)
+        try Termios.makeRaw(fd, path: pair.path, baud: 115_200)
+        XCTAssertEqual(Termios.customRate(fd), 115_200)
     }
 
     func testEnttecProOnPTY() async throws {

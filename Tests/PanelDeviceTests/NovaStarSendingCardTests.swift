@@ -145,4 +145,31 @@ final class NovaStarSendingCardTests: XCTestCase {
         XCTAssertEqual(frames[2].canvas.pixel(x: 3, y: 0), [128, 0, 0])
         XCTAssertEqual(frames[2].extras["brightness"], 0x80)
     }
+
+    /// A locked card holds the input it showed; the other card follows the input switch, and
+    /// after unlocking the held card shows the selected input too.
+    func testLockedCardHoldsItsInputWhileTheOtherSwitches() throws {
+        var profile = NovaStarProfile.plain
+        profile.cardsPerPort = [2]
+        let solid = { (v: UInt8) -> Canvas in
+            var c = Canvas(width: 4, height: 1, format: .rgb)
+            for i in 0..<c.bytes.count { c.bytes[i] = v }
+            return c
+        }
+        let card = NovaStarSendingCard(settings: NovaStarSettings(name: "nova", map: map(4, 1), profile: profile,
+                                                                  input: .image(solid(10)), inputs: [0x58: .image(solid(200))]))
+        var frames: [FrameEvent] = []
+        let writes: [(UInt8, UInt16, UInt32, UInt8)] = [
+            (1, 0, 0x0200_0102, 1),      // lock card 0 (on HDMI)
+            (0, 0, 0x0200_0023, 0x58),   // sending card: input DVI
+            (1, 0, 0x0200_0102, 0),      // unlock card 0
+        ]
+        for (i, w) in writes.enumerated() {
+            card.feed(NovaStarFrame.write(serial: UInt8(i), deviceType: w.0, card: w.1, address: w.2, data: [w.3]).encoded(), from: pc, at: ms(Int64(i)))
+            frames += card.takeOutput().frames
+        }
+        XCTAssertEqual(frames.map { [$0.canvas.pixel(x: 0, y: 0)[0], $0.canvas.pixel(x: 3, y: 0)[0]] },
+                       [[10, 10], [10, 200], [200, 200]])  // start; locking changes nothing shown; switched; unlocked
+        XCTAssertEqual(frames.last?.extras["input"], 0x58)
+    }
 }

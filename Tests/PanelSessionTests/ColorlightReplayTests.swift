@@ -73,15 +73,18 @@ final class ColorlightReplayTests: XCTestCase {
         for (k, f) in frames.enumerated() { XCTAssertTrue(f == Self.picture(k), "frame \(k + 1) differs from its picture") }
     }
 
-    /// Without a config replay has no panel size for layer-2 traffic: the frames are counted
-    /// as Colorlight with no controller, and nothing is recorded.
-    func testReplayWithoutConfigCountsTheFramesUnclaimed() throws {
+    /// Without a config the view is the panel the row packets reach (256×128 here), one per
+    /// destination address, and the frames are the pictures.
+    func testReplayWithoutConfigSizesThePanelFromTheRows() throws {
         let path = dir + "/colorlight.pcap"
         try writeCapture(path)
         let result = try ReplaySession(options: ReplayOptions(capturePath: path, outputDirectory: dir + "/out", config: nil)).run()
         XCTAssertEqual(result.ethernetFrames, 3 * 129)
-        XCTAssertEqual(result.ignored["Colorlight 5A, no controller"], 3 * 129, "\(result.ignored)")
-        XCTAssertTrue(result.controllers.isEmpty)
+        XCTAssertEqual(result.controllers.map(\.name), ["colorlight-11_22_33_44_55_66"])
+        let frames = try recorded("colorlight-11_22_33_44_55_66")
+        XCTAssertEqual(frames.map(\.width), [256, 256, 256])
+        XCTAssertEqual(frames.map(\.height), [128, 128, 128])
+        for (k, f) in frames.enumerated() { XCTAssertTrue(f == Self.picture(k), "frame \(k + 1) differs from its picture") }
     }
 
     func recorded(_ controller: String) throws -> [Canvas] {

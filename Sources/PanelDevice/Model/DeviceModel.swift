@@ -122,6 +122,16 @@ public protocol DeviceModel: AnyObject {
     /// Port numbers the controller reports to pollers (Art-Net BindIndexes), so controllers
     /// sharing an address can number theirs after it.
     var reportedPortCount: Int { get }
+    /// Stream clients (TCP connections) the device lets in at once; nil: no limit of its own.
+    var streamClientLimit: Int? { get }
+    /// The answer to a datagram on the plugin's `discoveryPort` (nil: none, e.g. not a
+    /// discovery request). Counted by the model like any request.
+    func answerDiscovery(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) -> [UInt8]?
+    /// The state that outlives a restart (`serve --state FILE`): named blocks of bytes. Empty
+    /// for devices that keep none.
+    var persistentState: [String: [UInt8]] { get }
+    /// Restores what `persistentState` gave; throws naming the block that does not fit.
+    func restoreState(_ state: [String: [UInt8]]) throws(StateError)
 }
 
 extension DeviceModel {
@@ -133,6 +143,19 @@ extension DeviceModel {
     public func streamEnded(from source: PacketSource, at time: Timestamp) {}
     public var universesGeneration: Int { 0 }
     public var reportedPortCount: Int { 0 }
+    public var streamClientLimit: Int? { nil }
+    public func answerDiscovery(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) -> [UInt8]? { nil }
+    public var persistentState: [String: [UInt8]] { [:] }
+    public func restoreState(_ state: [String: [UInt8]]) throws(StateError) {}
+}
+
+/// A block of saved device state that does not fit the device (`serve --state FILE`).
+public struct StateError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The block's name, as in `DeviceModel.persistentState`.
+    public var block: String
+    public var message: String
+    public init(block: String, _ message: String) { self.block = block; self.message = message }
+    public var description: String { "\(block): \(message)" }
 }
 
 /// What a model produced: frames to record and datagrams to send.

@@ -2,24 +2,28 @@ import PanelCore
 
 /// Draws what a NovaStar-driven panel shows. Receiving cards split the panel into equal
 /// columns, left to right in port then card order (the last takes the remainder). Each card
-/// shows the input, or its test pattern: 2 red, 3 green, 4 blue, 5 white, 6 horizontal lines,
+/// shows its input (the selected one; a locked card holds the one it showed when locked), or
+/// its test pattern: 2 red, 3 green, 4 blue, 5 white, 6 horizontal lines,
 /// 7 vertical lines, 8 diagonal lines (white lines every 8 pixels on black), 9 grayscale ramp
 /// (black left to white right), 0x0A aging (red, green, blue, white quarters); kill mode
 /// shows black. With brightness applied, each channel is value × brightness / 255, then
 /// × R/G/B brightness / 255.
 enum NovaStarPicture {
-    static func render(input: TestPattern, looks: [NovaStarSendingCard.Look], map: ChannelMap, applyBrightness: Bool) -> Canvas {
-        var canvas = input.render(frame: 0, width: map.width, height: map.height, format: .rgb)
+    /// The pictures of the inputs (RGB, the panel's size, by input code) with each card's
+    /// look drawn over its column; `selected` fills a panel without cards.
+    static func render(inputs: [UInt8: Canvas], selected: UInt8, looks: [NovaStarSendingCard.Look], applyBrightness: Bool) -> Canvas {
+        guard var canvas = inputs[selected] else { return Canvas(width: 0, height: 0, format: .rgb) }
         let w = canvas.width, h = canvas.height
         guard !looks.isEmpty, w > 0, h > 0 else { return canvas }
         let columnWidth = max(1, w / looks.count)
         for (i, look) in looks.enumerated() {
             let x0 = min(w, i * columnWidth)
             let x1 = i == looks.count - 1 ? w : min(w, x0 + columnWidth)
+            let source = inputs[look.input] ?? canvas
             for y in 0..<h {
                 for x in x0..<x1 {
                     guard let o = canvas.offset(x: x, y: y) else { continue }
-                    var rgb = [canvas.bytes[o], canvas.bytes[o + 1], canvas.bytes[o + 2]]
+                    var rgb = [source.bytes[o], source.bytes[o + 1], source.bytes[o + 2]]
                     if let p = pattern(look.pattern, x: x - x0, y: y, width: x1 - x0) { rgb = p }
                     if look.kill { rgb = [0, 0, 0] }
                     if applyBrightness {

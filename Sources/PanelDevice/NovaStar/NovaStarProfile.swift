@@ -45,12 +45,16 @@ public struct NovaStarProfile: Sendable {
     public var replyBuffer: [UInt8]
     /// How long a real card takes to give up on an absent receiving card.
     public var absentCardDelay: Timestamp
+    /// What follows "rpProMI:" in the discovery answer. "App,0161" is what a field replacement
+    /// for a card answered NovaLCT with (the meaning of the fields is not documented publicly).
+    public var discoveryIdentity: [UInt8]
 
     public init(name: String, cardsPerPort: [Int], sendingCardMemory: [UInt32: [UInt8]], receivingCardMemory: [UInt32: [UInt8]],
-                rawAnswers: [NovaStarRegister: [UInt8]] = [:], replyBuffer: [UInt8] = [], absentCardDelay: Timestamp) {
+                rawAnswers: [NovaStarRegister: [UInt8]] = [:], replyBuffer: [UInt8] = [], absentCardDelay: Timestamp,
+                discoveryIdentity: [UInt8] = Array("App,0161".utf8)) {
         self.name = name; self.cardsPerPort = cardsPerPort; self.sendingCardMemory = sendingCardMemory
         self.receivingCardMemory = receivingCardMemory; self.rawAnswers = rawAnswers; self.replyBuffer = replyBuffer
-        self.absentCardDelay = absentCardDelay
+        self.absentCardDelay = absentCardDelay; self.discoveryIdentity = discoveryIdentity
     }
 
     /// Full brightness (global, R, G, B) at 0x02000001…04; 0x02000000 as the real card had it.

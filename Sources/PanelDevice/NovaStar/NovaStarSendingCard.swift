@@ -1,22 +1,34 @@
 import PanelCore
 import PanelWire
 
+/// What a video input of the sending card shows.
+public enum NovaStarInputPicture: Sendable {
+    case pattern(TestPattern)
+    /// A picture the size of the panel.
+    case image(Canvas)
+}
+
 /// Settings of an emulated NovaStar sending card.
 public struct NovaStarSettings: Sendable {
     public var name: String
     public var map: ChannelMap
     public var profile: NovaStarProfile
-    /// What the video input shows (test patterns of the control plane are drawn over it).
-    public var input: TestPattern
+    /// What a video input shows when `inputs` names nothing for it (test patterns of the
+    /// control plane are drawn over it).
+    public var input: NovaStarInputPicture
+    /// What each input shows, by input-select code (NovaStarNames.inputs).
+    public var inputs: [UInt8: NovaStarInputPicture]
     /// Scale the recorded picture by brightness (value × brightness / 255, R/G/B on top of global).
     public var applyBrightness: Bool
     /// Drop frames breaking a rule instead of acting on them (a bad checksum is still answered ACK 2).
     public var strict: Bool
+    /// One TCP client at a time, as users of real cards report: the next is reset while one holds the card.
+    public var oneClient: Bool
 
-    public init(name: String, map: ChannelMap, profile: NovaStarProfile = .baoerman, input: TestPattern = .bars,
-                applyBrightness: Bool = false, strict: Bool = false) {
-        self.name = name; self.map = map; self.profile = profile; self.input = input
-        self.applyBrightness = applyBrightness; self.strict = strict
+    public init(name: String, map: ChannelMap, profile: NovaStarProfile = .baoerman, input: NovaStarInputPicture = .pattern(.bars),
+                inputs: [UInt8: NovaStarInputPicture] = [:], applyBrightness: Bool = false, strict: Bool = false, oneClient: Bool = true) {
+        self.name = name; self.map = map; self.profile = profile; self.input = input; self.inputs = inputs
+        self.applyBrightness = applyBrightness; self.strict = strict; self.oneClient = oneClient
     }
 }
 
@@ -28,7 +40,9 @@ public struct NovaStarSettings: Sendable {
 /// function) card is answered ACK 1 after the profile's delay, with the requested length
 /// from the reply buffer. Replies leave in request order: one held back for its delay holds
 /// the ones after it, released by `tick`. A frame is emitted whenever what the panel shows
-/// (input, brightness, kill, test pattern per receiving card) changes.
+/// (input, brightness, kill, test pattern per receiving card) changes. Discovery datagrams
+/// "rqProMI:" are answered "rpProMI:" and the profile's identity; the memory of every card
+/// is the state kept across restarts.
 public final class NovaStarSendingCard: DeviceModel {
     struct CardID: Hashable, Comparable {
         var port: Int
@@ -41,7 +55,9 @@ public final class NovaStarSendingCard: DeviceModel {
         var brightness: UInt8, red: UInt8, green: UInt8, blue: UInt8
         var kill: Bool
         var pattern: UInt8
-        var locked: Bool
+        /// The input the card shows: the selected one, or while locked the one selected when
+        /// the lock was set (the picture is held).
+        var input: UInt8
     }
 
     public let settings: NovaStarSettings
@@ -55,6 +71,8 @@ public final class NovaStarSendingCard: DeviceModel {
     private var replyBuffer: [UInt8]
     private var held: [(due: Timestamp, reply: DeviceReply)] = []
     private var shown: (input: UInt8, looks: [Look])?
+    /// The input each locked card holds.
+    private var heldInputs: [CardID: UInt8] = [:]
     private var frameIndex = 0
     /// Serial lines and TCP clients are few; more sources than this share one framer.
     static let maxSources = 16
@@ -215,24 +233,103 @@ public final class NovaStarSendingCard: DeviceModel {
 
     public func takeOutput() -> DeviceOutput { records.take() }
 
+    // MARK: Discovery, client limit, saved state
+
+    public var streamClientLimit: Int? { settings.oneClient ? 1 : nil }
+
+    public func answerDiscovery(_ datagram: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) -> [UInt8]? {
+        guard datagram.starts(with: NovaStar.discoveryRequest) else {
+            records.counters.count("discovery-ignored")
+            return nil
+        }
+        records.counters.count("discovery-requests")
+        return NovaStar.discoveryReply + settings.profile.discoveryIdentity
+    }
+
+    /// Every card's memory in 256-byte pages ("sending-card@0x02000000",
+    /// "receiving-card/PORT/INDEX@0x02000000"), and the reply buffer.
+    public var persistentState: [String: [UInt8]] {
+        var state: [String: [UInt8]] = ["reply-buffer": replyBuffer]
+        for (address, bytes) in sendingCard.pages { state["sending-card@" + Self.hex(address)] = bytes }
+        for (id, memory) in cards {
+            for (address, bytes) in memory.pages { state["receiving-card/\(id.port)/\(id.index)@" + Self.hex(address)] = bytes }
+        }
+        return state
+    }
+
+    public func restoreState(_ state: [String: [UInt8]]) throws(StateError) {
+        var restoredSending = NovaStarMemory()
+        var restoredCards = cards.mapValues { _ in NovaStarMemory() }
+        var restoredBuffer = replyBuffer
+        for (key, bytes) in state.sorted(by: { $0.key < $1.key }) {
+            if key == "reply-buffer" {
+                guard bytes.count <= NovaStar.maxDataLength else { throw StateError(block: key, "\(bytes.count) bytes, at most \(NovaStar.maxDataLength)") }
+                restoredBuffer = bytes
+                continue
+            }
+            let parts = key.split(separator: "@")
+            guard parts.count == 2, parts[1].hasPrefix("0x"), let address = UInt32(parts[1].dropFirst(2), radix: 16),
+                  address % NovaStarMemory.pageSize == 0 else {
+                throw StateError(block: key, "not a card page (sending-card@0xADDRESS or receiving-card/PORT/INDEX@0xADDRESS)")
+            }
+            guard bytes.count == Int(NovaStarMemory.pageSize) else { throw StateError(block: key, "\(bytes.count) bytes, a page has \(NovaStarMemory.pageSize)") }
+            if parts[0] == "sending-card" {
+                guard restoredSending.write(address, bytes) else { throw StateError(block: key, "more pages than a card holds") }
+                continue
+            }
+            let card = parts[0].split(separator: "/")
+            guard card.count == 3, card[0] == "receiving-card", let port = Int(card[1]), let index = Int(card[2]),
+                  restoredCards[CardID(port: port, index: index)] != nil else {
+                throw StateError(block: key, "no such card in this configuration (ports and cards: \(settings.profile.cardsPerPort))")
+            }
+            guard restoredCards[CardID(port: port, index: index)]?.write(address, bytes) == true else {
+                throw StateError(block: key, "more pages than a card holds")
+            }
+        }
+        sendingCard = restoredSending
+        cards = restoredCards
+        replyBuffer = restoredBuffer
+        shown = nil
+        records.counters.count("state-restored")
+    }
+
+    private static func hex(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
     // MARK: What the panel shows
 
-    private func look(_ id: CardID) -> Look {
+    /// The picture of input `code` at the panel's size.
+    private func inputPicture(_ code: UInt8) -> Canvas {
+        switch settings.inputs[code] ?? settings.input {
+        case .pattern(let p): return p.render(frame: 0, width: settings.map.width, height: settings.map.height, format: .rgb)
+        case .image(let c): return c.converted(to: .rgb).resized(width: settings.map.width, height: settings.map.height)
+        }
+    }
+
+    private func look(_ id: CardID, input: UInt8) -> Look {
         let m = cards[id] ?? NovaStarMemory()
+        if m.byte(NovaStarRegister.lock.address) != 0 {
+            if heldInputs[id] == nil { heldInputs[id] = shown?.input ?? input }
+        } else {
+            heldInputs[id] = nil
+        }
         return Look(brightness: m.byte(NovaStarRegister.brightness.address), red: m.byte(NovaStarRegister.redBrightness.address),
                     green: m.byte(NovaStarRegister.greenBrightness.address), blue: m.byte(NovaStarRegister.blueBrightness.address),
                     kill: m.byte(NovaStarRegister.kill.address) == 0xFF, pattern: m.byte(NovaStarRegister.testPattern.address),
-                    locked: m.byte(NovaStarRegister.lock.address) != 0)
+                    input: heldInputs[id] ?? input)
     }
 
     /// Emits a frame when input or any card's look changed since the last one.
     private func show(at time: Timestamp, source: PacketSource) {
         let input = sendingCard.byte(NovaStarRegister.inputSelect.address)
-        let looks = cardOrder.map(look)
+        let looks = cardOrder.map { look($0, input: input) }
         if let s = shown, s.input == input, s.looks == looks { return }
         shown = (input, looks)
-        var canvas = NovaStarPicture.render(input: settings.input, looks: looks, map: settings.map,
-                                            applyBrightness: settings.applyBrightness)
+        var pictures: [UInt8: Canvas] = [:]
+        for code in Set(looks.map(\.input) + [input]) { pictures[code] = inputPicture(code) }
+        var canvas = NovaStarPicture.render(inputs: pictures, selected: input, looks: looks, applyBrightness: settings.applyBrightness)
         canvas = canvas.converted(to: settings.map.format)
         frameIndex += 1
         records.counters.frames += 1

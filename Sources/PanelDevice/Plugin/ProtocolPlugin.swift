@@ -14,11 +14,15 @@ public struct ControllerSettings: Sendable {
     /// Ports of other controllers that answer on the same socket before this one, so that
     /// port numbers a protocol reports (Art-Net BindIndex) stay unique on one address.
     public var portBase: Int
+    /// Pictures the options name (a plugin's `imageOptions` holding a `.png` path), loaded by
+    /// the session and sized to the panel: option key → picture.
+    public var images: [String: Canvas]
 
     public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), strict: Bool = false,
-                options: [String: String] = [:], localAddress: [UInt8] = [127, 0, 0, 1], portBase: Int = 0) {
+                options: [String: String] = [:], localAddress: [UInt8] = [127, 0, 0, 1], portBase: Int = 0,
+                images: [String: Canvas] = [:]) {
         self.name = name; self.map = map; self.frame = frame; self.strict = strict
-        self.options = options; self.localAddress = localAddress; self.portBase = portBase
+        self.options = options; self.localAddress = localAddress; self.portBase = portBase; self.images = images
     }
 }
 
@@ -40,6 +44,12 @@ public struct SenderSettings: Sendable {
     public var cid: CID
     /// sACN synchronization address.
     public var syncUniverse: UInt16
+    /// Brightness the sender sets on the receiver, where the protocol carries one (Colorlight's
+    /// display packet); nil leaves the protocol's default (full).
+    public var brightness: UInt8? = nil
+    /// Per-channel brightness, where the protocol carries one (Colorlight's display packet and
+    /// 0x0A brightness packet); nil leaves them full and sends no brightness packet.
+    public var rgbBrightness: (red: UInt8, green: UInt8, blue: UInt8)? = nil
 
     public init(map: ChannelMap, sync: Bool = false, sourceName: String = "PanelSim", priority: UInt8 = 100,
                 cid: CID = CID(high: 0x5061_6E65_6C53_696D, low: 0x0000_0000_0000_0001), syncUniverse: UInt16 = 63999) {
@@ -122,6 +132,16 @@ public final class ProtocolPlugin: Sendable {
     /// a datagram reaches (DDP offset + length …), so replay can size a raw view without a
     /// config. Nil for a datagram that carries no pixel data, or a protocol with universes.
     public let channelExtent: @Sendable (UnsafeRawBufferPointer) -> Int?
+    /// For protocols addressing pixels by row and column (Colorlight): the panel size a packet
+    /// reaches (width, height), so replay can size a view without a config. Nil for a packet
+    /// carrying no pixels.
+    public let panelExtent: @Sendable (UnsafeRawBufferPointer) -> (width: Int, height: Int)?
+    /// Option keys whose value may name a PNG file (ending `.png`), which the session loads
+    /// into `ControllerSettings.images` (NovaStar: what each video input shows).
+    public let imageOptions: Set<String>
+    /// The UDP port a discovery service of the device answers on (NovaStar 3800), served
+    /// next to the controller's own transport; nil: none.
+    public let discoveryPort: UInt16?
 
     public init(name: String, displayName: String, defaultPort: UInt16, defaultStartUniverse: Int, universeRange: ClosedRange<Int>,
                 options: [String: String], detect: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool,
@@ -130,13 +150,16 @@ public final class ProtocolPlugin: Sendable {
                 makeSender: @escaping @Sendable (SenderSettings) -> FrameSender,
                 summarize: @escaping @Sendable (UnsafeRawBufferPointer, Bool) throws(WireError) -> PacketSummary,
                 usesMulticast: Bool, carrier: Carrier = .udp, additionalCarriers: Set<Carrier> = [],
-                channelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> Int? = { _ in nil }) {
+                channelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> Int? = { _ in nil },
+                panelExtent: @escaping @Sendable (UnsafeRawBufferPointer) -> (width: Int, height: Int)? = { _ in nil },
+                imageOptions: Set<String> = [], discoveryPort: UInt16? = nil) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
         self.detect = detect; self.universeOf = universeOf; self.makeDevice = makeDevice; self.makeSender = makeSender
         self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
         self.additionalCarriers = additionalCarriers
         self.channelExtent = channelExtent
+        self.panelExtent = panelExtent; self.imageOptions = imageOptions; self.discoveryPort = discoveryPort
     }
 }
 

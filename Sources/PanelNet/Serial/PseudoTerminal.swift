@@ -82,14 +82,51 @@ enum Termios {
         cfmakeraw(&t)
         t.c_cflag |= tcflag_t(CLOCAL | CREAD)
         t.c_cflag &= ~tcflag_t(CSTOPB | PARENB)
-        if let b = baud {
-            guard let speed = speed(b) else {
-                throw SerialError("cfsetspeed", path: path, code: EINVAL, message: "\(b) baud is not a standard rate")
-            }
+        if let b = baud, let speed = speed(b) {
             guard cfsetispeed(&t, speed) == 0, cfsetospeed(&t, speed) == 0 else { throw SerialError("cfsetspeed", path: path) }
         }
         guard tcsetattr(fd, TCSANOW, &t) == 0 else { throw SerialError("tcsetattr", path: path) }
+        if let b = baud, speed(b) == nil { try setCustomRate(fd, path: path, baud: b) }
     }
+
+    /// A rate without a termios constant (NovaStar MCTRL600/660: 1048576), through Linux's
+    /// termios2 and BOTHER. The struct is read and written as bytes at its fixed offsets
+    /// (asm-generic/termbits.h: c_cflag at 8, c_ispeed at 36, c_ospeed at 40; 44 bytes).
+    static func setCustomRate(_ fd: Int32, path: String, baud: Int) throws(SerialError) {
+        guard let rate = UInt32(exactly: baud), rate > 0 else {
+            throw SerialError("TCSETS2", path: path, code: EINVAL, message: "\(baud) baud is not a rate")
+        }
+        var t2 = [UInt8](repeating: 0, count: termios2Size)
+        guard termios2(fd, tcgets2, &t2) == 0 else {
+            throw SerialError("TCGETS2", path: path, code: errno, message: "\(baud) baud is not a standard rate and the device takes no custom rate")
+        }
+        t2.withUnsafeMutableBytes { b in
+            let cflag = b.load(fromByteOffset: 8, as: UInt32.self) & ~cbaud | bother
+            b.storeBytes(of: cflag, toByteOffset: 8, as: UInt32.self)
+            b.storeBytes(of: rate, toByteOffset: 36, as: UInt32.self)
+            b.storeBytes(of: rate, toByteOffset: 40, as: UInt32.self)
+        }
+        guard termios2(fd, tcsets2, &t2) == 0 else {
+            throw SerialError("TCSETS2", path: path, code: errno, message: "cannot set \(baud) baud")
+        }
+    }
+
+    /// The rate the line is set to (termios2's output speed), nil when unreadable.
+    static func customRate(_ fd: Int32) -> Int? {
+        var t2 = [UInt8](repeating: 0, count: termios2Size)
+        guard termios2(fd, tcgets2, &t2) == 0 else { return nil }
+        return Int(t2.withUnsafeBytes { $0.load(fromByteOffset: 40, as: UInt32.self) })
+    }
+
+    private static func termios2(_ fd: Int32, _ request: UInt, _ t2: inout [UInt8]) -> Int32 {
+        t2.withUnsafeMutableBytes { b in b.baseAddress.map { ioctl(fd, request, $0) } ?? -1 }
+    }
+
+    private static let termios2Size = 44
+    private static let tcgets2: UInt = 0x802C_542A  // _IOR('T', 0x2A, struct termios2)
+    private static let tcsets2: UInt = 0x402C_542B  // _IOW('T', 0x2B, struct termios2)
+    private static let cbaud: UInt32 = 0o010017
+    private static let bother: UInt32 = 0o010000
 
     static func setNonBlocking(_ fd: Int32, path: String) throws(SerialError) {
         let flags = fcntl(fd, F_GETFL)

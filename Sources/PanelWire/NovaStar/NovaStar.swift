@@ -18,6 +18,13 @@ public enum NovaStar {
     public static let allPorts: UInt8 = 0xFF
     public static let allCards: UInt16 = 0xFFFF
 
+    /// Discovery on UDP 3800: NovaLCT broadcasts these 8 ASCII bytes …
+    public static let discoveryRequest: [UInt8] = Array("rqProMI:".utf8)
+    /// … and a card answers with these, followed by its identity text.
+    public static let discoveryReply: [UInt8] = Array("rpProMI:".utf8)
+    /// The UDP port of discovery.
+    public static let discoveryPort: UInt16 = 3800
+
     /// ACK codes (byte 2 of a reply).
     public enum Ack {
         public static let ok: UInt8 = 0
