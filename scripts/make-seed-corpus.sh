@@ -64,7 +64,7 @@ EOF_PY
 stream() { tr -d '\n' | xxd -r -p; }  # hex lines → one byte stream
 novastar_tsv="$captures"/novastar/baoerman_nova_probe_all_data.tsv
 novastar_pcap="$captures"/novastar/DERIVED_baoerman_nova_frames_tcp5200.pcap
-for t in novastar-card novastar-framer colorlight-receiver colorlight-decode opc-framer enttec-framer tpm2-framer \
+for t in novastar-card novastar-framer novastar-controller colorlight-receiver colorlight-decode opc-framer enttec-framer tpm2-framer \
          ddp-decode tpm2net-decode capture-reader config-loader; do mkdir -p "Fuzz/corpus/$t"; done
 # novastar-card: the requests of the public transcript, as TCP reads and as one read per frame.
 tshark -r "$novastar_pcap" -Y 'tcp.dstport == 5200 && tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | seq_of > Fuzz/corpus/novastar-card/transcript-tcp
@@ -102,6 +102,26 @@ open(sys.argv[1] + "/largest-write", "wb").write(b"\xff" + frame(4096, bytes(ran
 open(sys.argv[1] + "/oversized-then-read", "wb").write(b"\x07" + frame(4097, b"")[:18] + frame(0, b"")[:16] + b"\x00\x00" + b"\x4a\x56")
 EOF_PY
 awk -F'\t' 'NR <= 6 { print $3 }' "$novastar_tsv" | while read -r hex; do printf '%s' "$hex" | xxd -r -p > "Fuzz/corpus/novastar-framer/frame-$(printf '%s' "$hex" | sha1sum | cut -c1-12)"; done
+# novastar-controller: a card's replies to the controller's commands (ControllerTargets.commands,
+# serials 1, 2, …), one piece each; then the same cut short by silence past the timeout.
+mkdir -p Fuzz/corpus/novastar-controller
+python3 - Fuzz/corpus/novastar-controller <<'EOF_PY'
+import sys
+def reply(serial, device, port, card, op, address, data):
+    f = bytearray(b"\xaa\x55\x00") + bytes([serial, 0, 0xFE, device, port]) + card.to_bytes(2, "little") \
+        + bytes([op, 0]) + address.to_bytes(4, "little") + len(data).to_bytes(2, "little") + bytes(data)
+    return bytes(f) + ((0x5555 + sum(f[2:])) & 0xFFFF).to_bytes(2, "little")
+R, S = 1, 0
+commands = [(S, 0, 0, 1, 0x02000023, [0x05])] + [(R, 0xFF, 0xFFFF, 1, a, [v]) for a, v in
+            [(0x02000001, 0x80), (0x02000101, 0x05), (0x02000100, 0xFF), (0x02000100, 0x00)]]
+commands += [(S, 0, 0, 0, 0x00000002, [0x01, 0x00])] + [(R, 0, 0, 0, a, [0x1C]) for a in
+             [0x02000001, 0x02000002, 0x02000003, 0x02000004, 0x02000100, 0x02000101, 0x02000102]]
+commands += [(S, 0, 0, 0, 0x02000022, [0x5A]), (S, 0, 0, 0, 0x02000023, [0x05]), (R, 1, 2, 0, 0x02000000, [0x1C, 0xFF, 0xFF, 0xFF, 0xFF])]
+replies = [reply(k + 1, *c) for k, c in enumerate(commands)]
+piece = lambda b: len(b).to_bytes(2, "big") + b
+open(sys.argv[1] + "/all-answered", "wb").write(b"".join(piece(r) for r in replies))
+open(sys.argv[1] + "/timeout-after-three", "wb").write(b"".join(piece(r) for r in replies[:3]) + piece(bytes(60)))
+EOF_PY
 # Colorlight: PanelSim's own row and display frames, whole and as a model's frame sequence.
 records "$tmp/colorlight.pcap" | save colorlight-decode
 records "$tmp/colorlight.pcap" | seq_of > Fuzz/corpus/colorlight-receiver/sender-two-frames

@@ -27,6 +27,7 @@ enum FuzzTargets {
         "ddp-decode": FramerTargets.ddpDecode,
         "tpm2net-decode": FramerTargets.tpm2NetDecode,
         "colorlight-decode": FramerTargets.colorlightDecode,
+        "novastar-controller": ControllerTargets.novaStarController,
         // Files: captures as `replay` reads them, and serve configs.
         "capture-reader": FileTargets.captureReader,
         "config-loader": FileTargets.configLoader,
