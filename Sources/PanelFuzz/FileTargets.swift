@@ -8,10 +8,12 @@ import PanelSession
 /// Targets for what PanelSim reads from files: captures (`replay`, `check`) and serve configs.
 enum FileTargets {
     /// Where `capture-reader` writes each input: CaptureReader and libpcap open a path. A file
-    /// per process in /dev/shm (memory) when there is one, so parallel fuzzers do not collide.
+    /// per process in /dev/shm (memory) when there is one, so parallel fuzzers do not collide;
+    /// removed when the process exits.
     static let capturePath: String = {
         var info = stat()
         let directory = stat("/dev/shm", &info) == 0 ? "/dev/shm" : "/tmp"
+        atexit { unlink(FileTargets.capturePath) }
         return "\(directory)/panelsim-fuzz-\(getpid()).cap"
     }()
 
