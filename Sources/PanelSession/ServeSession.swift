@@ -24,6 +24,9 @@ public struct ServeOptions: Sendable {
     public var pcapPath: String?
     /// Device state kept across restarts (DeviceStateFile): read at start, written at stop.
     public var stateFile: String?
+    /// Called with the controller's name for every frame event, on the session's event loop
+    /// (stress measures frames here instead of recording them); keep it short.
+    public var onFrame: (@Sendable (String, FrameEvent) -> Void)?
     public init() {}
 }
 
@@ -120,7 +123,8 @@ public final class ServeSession: @unchecked Sendable {
         stopPromise = loop.makePromise(of: Void.self)
     }
 
-    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+    /// The session's clock: monotonic, the time every frame event carries.
+    public static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
 
     /// Seconds since the session's first packet.
     private func sessionTime(_ t: Timestamp) -> Double {
@@ -408,7 +412,10 @@ public final class ServeSession: @unchecked Sendable {
         for c in p.controllers {
             let out = c.model.takeOutput()
             if out.isEmpty { continue }
-            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
+            for f in out.frames {
+                c.recorder?.record(f, time: sessionTime(f.time))
+                options.onFrame?(c.config.name, f)
+            }
             if p.serial != nil {
                 writeSerialReplies(out.replies, port: p)
             } else if p.ethernet != nil {

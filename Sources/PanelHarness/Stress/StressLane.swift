@@ -1,0 +1,123 @@
+import PanelCore
+import PanelDevice
+import PanelSession
+
+/// Hands a packet on with the time it arrives at the far end of the network.
+typealias PacketDelivery = (UnsafeRawBufferPointer, Timestamp) -> Void
+
+/// Where a sender's packets go on their way to the transport: straight on, or through the
+/// scenario's `FaultStage`. Used on one thread.
+protocol PacketPath: AnyObject {
+    /// A packet leaves the sender at `time`; delivered at once when nothing holds it back.
+    func offer(_ packet: UnsafeRawBufferPointer, at time: Timestamp, _ deliver: PacketDelivery)
+    /// Delivers the packets due by `time`.
+    func release(upTo time: Timestamp, _ deliver: PacketDelivery)
+    /// When the next held packet is due (nil: none held).
+    var nextDue: Timestamp? { get }
+    var counters: FaultCounters { get }
+}
+
+/// No faults: every packet goes on when it is sent.
+final class DirectPath: PacketPath {
+    private(set) var counters = FaultCounters()
+    func offer(_ packet: UnsafeRawBufferPointer, at time: Timestamp, _ deliver: PacketDelivery) {
+        counters.offered += 1
+        counters.delivered += 1
+        deliver(packet, time)
+    }
+    func release(upTo time: Timestamp, _ deliver: PacketDelivery) {}
+    var nextDue: Timestamp? { nil }
+}
+
+/// When each frame of a run is due, relative to the start: frame k of a step at `fps` leaves
+/// at the step's start + k/fps (drift-free), steps one after the other.
+struct FrameSchedule: Sendable {
+    struct Step: Sendable {
+        var fps: Double
+        var firstFrame: Int
+        var frames: Int
+        var start: Timestamp
+    }
+    let steps: [Step]
+    let count: Int
+
+    init(scenario s: StressScenario) {
+        var steps: [Step] = []
+        var first = 0
+        var start = Timestamp.zero
+        for rate in s.ramp?.rates ?? [s.fps] {
+            let n = s.ramp.map { StressScenario.framesFor(seconds: $0.stepSeconds, fps: rate) } ?? s.frames
+            steps.append(Step(fps: rate, firstFrame: first, frames: n, start: start))
+            first += n
+            start = start + Timestamp(nanoseconds: Int64((Double(n) / rate * 1e9).rounded()))
+        }
+        self.steps = steps
+        count = first
+    }
+
+    /// The step frame `k` belongs to.
+    func step(of k: Int) -> Step? { steps.last { $0.firstFrame <= k } }
+
+    /// When frame `k` is due, from the run's start.
+    func offset(_ k: Int) -> Timestamp {
+        guard let s = step(of: k) else { return .zero }
+        return s.start + Timestamp(nanoseconds: Int64((Double(k - s.firstFrame) / s.fps * 1e9).rounded()))
+    }
+}
+
+/// One sender of a stress run: renders and stamps frame after frame on schedule, encodes it
+/// with the protocol's sender and passes the packets through its path. Confined to one thread.
+final class StressLane: @unchecked Sendable {
+    let controller: ControllerConfig
+    let map: ChannelMap
+    let tally: FrameTally
+    let path: PacketPath
+    let schedule: FrameSchedule
+    private var sender: FrameSender
+    private var canvas: Canvas
+    private(set) var next = 0
+    private(set) var packets = 0
+    private(set) var bytes = 0
+    /// When the run starts (frame 0 is due) and when the last frame's encode ended.
+    var start = Timestamp.zero
+    private(set) var sendEnd = Timestamp.zero
+    /// Why the transport refused packets, and how many it refused.
+    private(set) var failure: String?
+    private(set) var refused = 0
+
+    init(controller: ControllerConfig, map: ChannelMap, scenario: StressScenario, path: PacketPath) {
+        self.controller = controller
+        self.map = map
+        self.path = path
+        schedule = FrameSchedule(scenario: scenario)
+        tally = FrameTally(pictures: StressPictures(content: scenario.content, map: map), frames: schedule.count)
+        sender = controller.plugin.makeSender(SenderSettings(map: map, sync: scenario.sync))
+        canvas = Canvas(width: map.width, height: map.height, format: map.format)
+    }
+
+    /// Counts a packet the transport did not take.
+    func refuse(_ reason: String) {
+        refused += 1
+        if failure == nil { failure = reason }
+    }
+
+    /// Sends what is due at `now` (held packets, then at most one frame) through `deliver`;
+    /// returns when to be called again, nil when every frame is sent and no packet is held.
+    func step(now: Timestamp, clock: () -> Timestamp, _ deliver: PacketDelivery) -> Timestamp? {
+        path.release(upTo: now, deliver)
+        if next < schedule.count, start + schedule.offset(next) <= now {
+            tally.pictures.render(next, into: &canvas)
+            tally.sent(next, at: clock())
+            sender.encode(canvas) { bytes, _ in
+                packets += 1
+                self.bytes += bytes.count
+                path.offer(bytes, at: clock(), deliver)
+            }
+            next += 1
+            sendEnd = clock()
+        }
+        guard next < schedule.count else { return path.nextDue }
+        let due = start + schedule.offset(next)
+        return min(due, path.nextDue ?? due)
+    }
+}
