@@ -74,12 +74,13 @@ final class FrameTally: @unchecked Sendable {
     private(set) var torn = 0
     /// Intact showings of a frame shown before.
     private(set) var repeated = 0
-    /// Frame events whose stamp names no frame sent.
-    private(set) var unknown = 0
-    private(set) var lastShow: Timestamp?
 
-    init(pictures: StressPictures, frames: Int) {
+    /// Frames numbered below this are warm-up: their frame events are not counted.
+    let warmup: Int
+
+    init(pictures: StressPictures, frames: Int, warmup: Int) {
         self.pictures = pictures
+        self.warmup = warmup
         encodeStart.reserveCapacity(frames)
         latency.reserveCapacity(frames)
     }
@@ -97,15 +98,17 @@ final class FrameTally: @unchecked Sendable {
         let number = StressPictures.frameNumber(event.canvas)
         let intact = !event.torn && number.map { pictures.matches(event.canvas, frame: $0) } == true
         lock.lock(); defer { lock.unlock() }
-        lastShow = max(lastShow ?? event.time, event.time)
+        // Warm-up: the controller is still learning the universes and the sync.
+        if let k = number, k < warmup { return }
+        if number == nil && encodeStart.count <= warmup { return }
         guard intact, let k = number else { torn += 1; return }
-        guard k < encodeStart.count else { unknown += 1; return }
+        guard k < encodeStart.count else { torn += 1; return }  // a stamp naming no frame sent: damaged
         if latency[k] >= 0 { repeated += 1; return }
         let (d, overflow) = event.time.nanoseconds.subtractingReportingOverflow(encodeStart[k])
         latency[k] = overflow ? Int64.max : max(0, d)
     }
 
-    /// Frames sent so far.
+    /// Frames sent so far, warm-up included.
     var sentCount: Int { lock.lock(); defer { lock.unlock() }; return encodeStart.count }
 
     /// When frame `k` started encoding (nil: not sent).

@@ -29,8 +29,10 @@ final class DirectPath: PacketPath {
     var nextDue: Timestamp? { nil }
 }
 
-/// When each frame of a run is due, relative to the start: frame k of a step at `fps` leaves
-/// at the step's start + k/fps (drift-free), steps one after the other.
+/// When each frame of a run is due, relative to the start: first `warmup` frames at the first
+/// rate (they let the controller learn the universes and the sync, and are not measured),
+/// then frame k of a step at `fps` at the step's start + k/fps (drift-free), steps one after
+/// the other. Frame numbers count the warm-up frames.
 struct FrameSchedule: Sendable {
     struct Step: Sendable {
         var fps: Double
@@ -38,15 +40,20 @@ struct FrameSchedule: Sendable {
         var frames: Int
         var start: Timestamp
     }
+    /// Frames sent before the measured ones.
+    static let warmup = 3
     let steps: [Step]
+    /// Frames in all, warm-up included.
     let count: Int
 
     init(scenario s: StressScenario) {
         var steps: [Step] = []
         var first = 0
         var start = Timestamp.zero
-        for rate in s.ramp?.rates ?? [s.fps] {
-            let n = s.ramp.map { StressScenario.framesFor(seconds: $0.stepSeconds, fps: rate) } ?? s.frames
+        let rates = s.ramp?.rates ?? [s.fps]
+        var sizes = rates.map { rate in s.ramp.map { StressScenario.framesFor(seconds: $0.stepSeconds, fps: rate) } ?? s.frames }
+        sizes.insert(FrameSchedule.warmup, at: 0)
+        for (rate, n) in zip([rates[0]] + rates, sizes) {
             steps.append(Step(fps: rate, firstFrame: first, frames: n, start: start))
             first += n
             start = start + Timestamp(nanoseconds: Int64((Double(n) / rate * 1e9).rounded()))
@@ -54,6 +61,9 @@ struct FrameSchedule: Sendable {
         self.steps = steps
         count = first
     }
+
+    /// The measured steps (the warm-up left out).
+    var measured: ArraySlice<Step> { steps.dropFirst() }
 
     /// The step frame `k` belongs to.
     func step(of k: Int) -> Step? { steps.last { $0.firstFrame <= k } }
@@ -76,10 +86,15 @@ final class StressLane: @unchecked Sendable {
     private var sender: FrameSender
     private var canvas: Canvas
     private(set) var next = 0
+    /// Packets and bytes sent, and how many of them were warm-up.
     private(set) var packets = 0
     private(set) var bytes = 0
+    private(set) var warmupPackets = 0
+    private(set) var warmupBytes = 0
     /// When the run starts (frame 0 is due) and when the last frame's encode ended.
     var start = Timestamp.zero
+    /// When the first measured frame is due.
+    var measuredStart: Timestamp { start + schedule.offset(FrameSchedule.warmup) }
     private(set) var sendEnd = Timestamp.zero
     /// Why the transport refused packets, and how many it refused.
     private(set) var failure: String?
@@ -90,7 +105,7 @@ final class StressLane: @unchecked Sendable {
         self.map = map
         self.path = path
         schedule = FrameSchedule(scenario: scenario)
-        tally = FrameTally(pictures: StressPictures(content: scenario.content, map: map), frames: schedule.count)
+        tally = FrameTally(pictures: StressPictures(content: scenario.content, map: map), frames: schedule.count, warmup: FrameSchedule.warmup)
         sender = controller.plugin.makeSender(SenderSettings(map: map, sync: scenario.sync))
         canvas = Canvas(width: map.width, height: map.height, format: map.format)
     }
@@ -106,6 +121,7 @@ final class StressLane: @unchecked Sendable {
     func step(now: Timestamp, clock: () -> Timestamp, _ deliver: PacketDelivery) -> Timestamp? {
         path.release(upTo: now, deliver)
         if next < schedule.count, start + schedule.offset(next) <= now {
+            if next == FrameSchedule.warmup { (warmupPackets, warmupBytes) = (packets, bytes) }
             tally.pictures.render(next, into: &canvas)
             tally.sent(next, at: clock())
             sender.encode(canvas) { bytes, _ in

@@ -94,23 +94,24 @@ public struct StressResult: Sendable {
         var all = LatencySummary.makeHistogram()
         var results: [StressControllerResult] = []
         for (lane, got) in zip(lanes, received) {
-            let sent = lane.tally.sentCount
-            let (h, shown, lost) = lane.tally.summary(0..<sent)
+            let sent = max(0, lane.tally.sentCount - FrameSchedule.warmup)
+            let (h, shown, lost) = lane.tally.summary(FrameSchedule.warmup..<lane.tally.sentCount)
             all.add(h)
             let lastRate = lane.schedule.steps.last?.fps ?? s.fps
             let end = lane.sendEnd + Timestamp(nanoseconds: Int64(1e9 / lastRate))
             results.append(StressControllerResult(
                 name: lane.controller.name, protocolName: lane.controller.plugin.name, pixels: lane.map.width * lane.map.height,
                 framesSent: sent, framesShown: shown, framesLost: lost, framesTorn: lane.tally.torn, framesRepeated: lane.tally.repeated,
-                packetsSent: lane.packets, bytesSent: lane.bytes, packetsReceived: got, faults: lane.path.counters,
-                latency: LatencySummary(h), seconds: max(0, (end - lane.start).seconds), refused: lane.refused, refusal: lane.failure))
+                packetsSent: lane.packets - lane.warmupPackets, bytesSent: lane.bytes - lane.warmupBytes, packetsReceived: got, faults: lane.path.counters,
+                latency: LatencySummary(h), seconds: max(0, (end - lane.measuredStart).seconds), refused: lane.refused, refusal: lane.failure))
         }
         controllers = results
         latency = LatencySummary(all)
         seconds = results.map(\.seconds).max() ?? 0
         ramp = []
         if s.ramp != nil, let schedule = lanes.first?.schedule {
-            for (i, step) in schedule.steps.enumerated() {
+            let steps = Array(schedule.measured)
+            for (i, step) in steps.enumerated() {
                 let range = step.firstFrame..<(step.firstFrame + step.frames)
                 var h = LatencySummary.makeHistogram()
                 var lost = 0
@@ -121,7 +122,7 @@ public struct StressResult: Sendable {
                     lost += part.lost
                     // The step's span: its first frame's encode to the next step's first (or the end).
                     let first = lane.tally.encodeTime(step.firstFrame)
-                    let last = i + 1 < schedule.steps.count ? lane.tally.encodeTime(range.upperBound) : lane.sendEnd + Timestamp(nanoseconds: Int64(1e9 / step.fps))
+                    let last = i + 1 < steps.count ? lane.tally.encodeTime(range.upperBound) : lane.sendEnd + Timestamp(nanoseconds: Int64(1e9 / step.fps))
                     if let a = first, let b = last, b > a { slowest = min(slowest, Double(step.frames) / (b - a).seconds) } else { slowest = 0 }
                 }
                 ramp.append(RampStep(fps: step.fps, frames: step.frames, lost: lost, achievedFPS: slowest.isFinite ? slowest : 0, p99: LatencySummary(h).p99))
