@@ -4,20 +4,22 @@ import NIOPosix
 import Glibc
 #endif
 
-/// A TCP connection to a controller (send). Whatever the controller sends back is read and
-/// discarded, so its replies can never fill our receive window.
+/// A TCP connection to a controller (send). What the controller sends back goes to the
+/// caller's `onBytes`, or is read and discarded, so its replies can never fill our receive window.
 public final class TCPClient: @unchecked Sendable {
     public let channel: Channel
 
     init(channel: Channel) { self.channel = channel }
 
-    /// Connects; a refused or unreachable address is a `TransportError` naming it.
-    public static func connect(group: EventLoopGroup, host: String, port: Int, timeout: TimeAmount = .seconds(5)) async throws -> TCPClient {
+    /// Connects; a refused or unreachable address is a `TransportError` naming it. `onBytes`
+    /// gets what the peer sends, on the connection's event loop (nil: it is discarded).
+    public static func connect(group: EventLoopGroup, host: String, port: Int, timeout: TimeAmount = .seconds(5),
+                               onBytes: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil) async throws -> TCPClient {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Discard()) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reader(onBytes: onBytes)) }
             }
         do {
             return TCPClient(channel: try await bootstrap.connect(host: host, port: port).get())
@@ -48,8 +50,13 @@ public final class TCPClient: @unchecked Sendable {
     }
 }
 
-/// Reads and drops what the peer sends.
-private final class Discard: ChannelInboundHandler {
+/// Hands what the peer sends to `onBytes`, or drops it.
+private final class Reader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+    let onBytes: (@Sendable (UnsafeRawBufferPointer) -> Void)?
+    init(onBytes: (@Sendable (UnsafeRawBufferPointer) -> Void)?) { self.onBytes = onBytes }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let onBytes else { return }
+        unwrapInboundIn(data).withUnsafeReadableBytes { onBytes($0) }
+    }
 }

@@ -8,8 +8,9 @@ import Glibc
 public struct TCPServerOptions: Sendable {
     public var host: String
     public var port: Int
-    /// Clients served at once; a further connection is accepted and reset at once (the client
-    /// sees ECONNRESET, as from a controller that lets one client hold it) and counted.
+    /// Clients served at once; a further connection is accepted and, unless a place comes free
+    /// within `TCPServer.overLimitGrace` (50 ms), reset (the client sees ECONNRESET, as from a
+    /// controller that lets one client hold it) and counted.
     public var maximumConnections: Int
     /// The largest single read; the caller consumes each read before the next is taken, so
     /// this bounds what a connection holds in memory (the kernel's window does the rest).
@@ -86,13 +87,12 @@ public final class TCPServer: @unchecked Sendable {
                         return
                     }
                     guard server.connections.count < server.options.maximumConnections else {
-                        server.tally.refused += 1
-                        try child.pipeline.syncOperations.addHandler(RefusingHandler())
+                        // Reads wait until the connection is admitted (TCPServer.admitLate).
+                        try child.syncOptions?.setOption(.autoRead, value: false)
+                        try child.pipeline.syncOperations.addHandler(OverLimitHandler(server: server, remote: remote, handlers: handlers))
                         return
                     }
-                    server.connections[remote] = child
-                    server.tally.opened += 1
-                    try child.pipeline.syncOperations.addHandler(ConnectionHandler(server: server, remote: remote, handlers: handlers))
+                    try server.admit(child, remote: remote, handlers: handlers)
                 }
             }
         let channel: Channel
@@ -104,6 +104,17 @@ public final class TCPServer: @unchecked Sendable {
         let server = TCPServer(channel: channel, options: options)
         try await channel.eventLoop.submit { box.server = server }.get()
         return server
+    }
+
+    /// How long a connection over the limit waits before it is reset: a client that closes and
+    /// reconnects at once must not be turned away because its FIN is read after the new SYN.
+    static let overLimitGrace = TimeAmount.milliseconds(50)
+
+    /// Serves `child` from now on. Event loop only.
+    func admit(_ child: Channel, remote: SocketAddress, handlers: TCPServerHandlers) throws {
+        connections[remote] = child
+        tally.opened += 1
+        try child.pipeline.syncOperations.addHandler(ConnectionHandler(server: self, remote: remote, handlers: handlers))
     }
 
     /// Connections so far (safe from any thread).
@@ -133,18 +144,40 @@ private final class ServerBox: @unchecked Sendable {
     var server: TCPServer?
 }
 
-/// A connection over the limit: once it is active, closed with a reset rather than a FIN
-/// (SO_LINGER on with a zero timeout), so the client sees ECONNRESET.
-private final class RefusingHandler: ChannelInboundHandler {
+/// A connection over the limit. After `TCPServer.overLimitGrace` it is admitted if a place
+/// has come free meanwhile, else closed with a reset rather than a FIN (SO_LINGER on with a
+/// zero timeout), so the client sees ECONNRESET, as from a controller one client holds.
+private final class OverLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    let server: TCPServer
+    let remote: SocketAddress
+    let handlers: TCPServerHandlers
+
+    init(server: TCPServer, remote: SocketAddress, handlers: TCPServerHandlers) {
+        self.server = server; self.remote = remote; self.handlers = handlers
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
-        guard let provider = channel as? SocketOptionProvider else { channel.close(promise: nil); return }
-        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+        let (server, remote, handlers) = (server, remote, handlers)
+        context.eventLoop.scheduleTask(in: TCPServer.overLimitGrace) { [self] in
+            guard channel.isActive else { return }
+            if server.connections.count < server.options.maximumConnections {
+                do {
+                    try server.admit(channel, remote: remote, handlers: handlers)
+                    channel.pipeline.syncOperations.removeHandler(self, promise: nil)
+                    try channel.syncOptions?.setOption(.autoRead, value: true)
+                    channel.read()
+                } catch {
+                    channel.close(promise: nil)
+                }
+                return
+            }
+            server.tally.refused += 1
+            guard let provider = channel as? SocketOptionProvider else { channel.close(promise: nil); return }
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
 /// One client connection: reads go straight to the caller; errors end the stream as a reset.

@@ -7,8 +7,12 @@ import PanelSession
 
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Encode a PNG or a test pattern and send it to a controller (real or emulated).",
-        discussion: "Patterns: \(TestPattern.allCases.map(\.rawValue).joined(separator: ", ")). Multicast only with an explicit --interface.")
+        abstract: "Encode a PNG or a test pattern and send it to a controller (real or emulated), or set a NovaStar sending card's state.",
+        discussion: """
+            Patterns: \(TestPattern.allCases.map(\.rawValue).joined(separator: ", ")). Multicast only with an explicit --interface.
+            novastar sends one request per flag, in this order: --input, --brightness, --test-pattern, --blackout, then each --read; \
+            it waits for each reply, prints one line per request and exits 3 if a reply is missing, damaged or not ACK 0.
+            """)
 
     @Option(help: "Protocol: \(ProtocolRegistry.standard.names.joined(separator: ", ")).")
     var `protocol`: String
@@ -16,9 +20,9 @@ struct Send: AsyncParsableCommand {
     var to: String?
     @Option(help: "Send multicast through this interface only (e.g. lo); raw Ethernet protocols (colorlight) send their frames on it.")
     var interface: String?
-    @Option(help: "Serial protocols (tpm2, enttec-pro): write to this tty or PTY path.")
+    @Option(help: "Serial protocols (tpm2, enttec-pro, novastar): write to this tty or PTY path.")
     var serial: String?
-    @Option(help: "Baud rate of --serial (a standard rate).")
+    @Option(help: "Baud rate of --serial (any rate the device takes, e.g. 115200, or 1048576 for NovaStar MCTRL600/660).")
     var baud: Int = 115200
     @Option(help: "PNG to send (scaled to --size if given).")
     var image: String?
@@ -45,13 +49,15 @@ struct Send: AsyncParsableCommand {
     var discovery = false
     @Option(help: "Write the datagrams to this pcap instead of sending them.")
     var pcap: String?
-    @Option(help: "Write a JSON summary (frames, packets, rates) here.")
+    @Option(help: "Write a JSON summary (frames, packets, rates; novastar: every request and reply) here.")
     var json: String?
+    @OptionGroup(title: "Controller state (NovaStar control plane; Colorlight brightness)") var control: SendControlOptions
 
     func run() async throws {
         guard let plugin = ProtocolRegistry.standard.plugin(named: `protocol`) else {
             throw UsageError(message: "unknown protocol \"\(`protocol`)\" (known: \(ProtocolRegistry.standard.names.joined(separator: ", ")))")
         }
+        if plugin.name == ProtocolPlugin.novaStar.name { return try await runNovaStar() }
         if (image == nil) == (pattern == nil) { throw UsageError(message: "give exactly one of --image FILE.png or --pattern NAME") }
         if topspeed && fps != nil { throw UsageError(message: "give --fps or --topspeed, not both") }
         if !(0...200).contains(priority) { throw UsageError(message: "--priority must be 0...200") }
@@ -93,7 +99,8 @@ struct Send: AsyncParsableCommand {
         if interface != nil && !plugin.usesMulticast && host == nil && plugin.carrier != .ethernet {
             throw UsageError(message: "\(plugin.name) is not a multicast protocol: give --to")
         }
-        let sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
+        var sender = SenderSettings(map: map, sync: sync, sourceName: sourceName, priority: UInt8(priority), syncUniverse: UInt16(syncUniverse))
+        try control.apply(to: &sender, plugin: plugin)
         if plugin.carrier == .serial && serial == nil { throw UsageError(message: "\(plugin.name) travels over a serial line: give --serial PATH") }
         if !plugin.travels(over: .serial) && serial != nil { throw UsageError(message: "--serial is for serial protocols, not \(plugin.name)") }
         var options = SendOptions(plugin: plugin, host: host, port: port, interface: interface, map: map, content: content,
@@ -129,6 +136,38 @@ struct Send: AsyncParsableCommand {
 }
 
 extension Send {
+    /// `send --protocol novastar`: the control requests of `control`, one at a time, to a
+    /// sending card over TCP (--to) or a serial line (--serial).
+    func runNovaStar() async throws {
+        let pictureFlags = [("--image", image != nil), ("--pattern", pattern != nil), ("--fps", fps != nil), ("--frames", frames != nil),
+                            ("--seconds", seconds != nil), ("--topspeed", topspeed), ("--sync", sync), ("--pcap", pcap != nil),
+                            ("--interface", interface != nil)]
+        if let (flag, _) = pictureFlags.first(where: { $0.1 }) {
+            throw UsageError(message: "novastar has no pixel stream: \(flag) does not apply (give --brightness, --test-pattern, --blackout, --input or --read)")
+        }
+        let commands = try control.novaStarCommands()
+        let target: NovaStarSendTarget
+        switch (to, serial) {
+        case (let t?, nil):
+            guard let hp = HostPort.parse(t, defaultPort: Int(ProtocolPlugin.novaStar.defaultPort)) else {
+                throw UsageError(message: "--to \"\(t)\" is not HOST[:PORT]")
+            }
+            guard let resolved = HostPort.resolve(hp.0) else { throw UsageError(message: "--to: cannot resolve \"\(hp.0)\" to an IPv4 or IPv6 address") }
+            target = .tcp(host: resolved, port: hp.1)
+        case (nil, let path?): target = .serial(SerialSendTarget(path: path, baud: baud))
+        default: throw UsageError(message: "novastar: give --to HOST[:PORT] (TCP, default port 5200) or --serial PATH, one of them")
+        }
+        let result: NovaStarSendResult
+        do {
+            result = try await SendSession.runNovaStar(NovaStarSendOptions(target: target, commands: commands, timeout: control.timeout))
+        } catch {
+            throw RunError(message: "novastar: \(error)")
+        }
+        for e in result.exchanges { print(e.line) }
+        if let path = json { try FileText.write(result.json.pretty, to: path) }
+        if let failure = result.failure { throw RunError(message: "novastar: \(failure)") }
+    }
+
     /// The local address to send from: loopback for loopback destinations (nothing leaves the
     /// host), the wildcard otherwise, so the kernel picks the route's address (a loopback
     /// source cannot reach another host, and multicast leaves by IP_MULTICAST_IF).

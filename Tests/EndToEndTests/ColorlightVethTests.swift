@@ -12,7 +12,7 @@ import XCTest
 
 /// Colorlight over a veth pair this test creates (root only): `serve` on one end, `panelsim
 /// send` of a 256×128 image from the other; the recorded frame is the image, pixel for pixel,
-/// and a detect probe is answered with 256×128. Nothing is sent on any other interface.
+/// frames.jsonl carries the brightness sent, and a detect probe is answered with 256×128. Nothing is sent on any other interface.
 final class ColorlightVethTests: XCTestCase {
     func testImageSentOverAVethPairIsRecordedPixelIdenticalAndDetectIsAnswered() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -52,7 +52,8 @@ final class ColorlightVethTests: XCTestCase {
 
         let send = Process()
         send.executableURL = URL(fileURLWithPath: panelsim)
-        send.arguments = ["send", "--protocol", "colorlight", "--interface", b, "--image", dir + "/image.png", "--frames", "2", "--fps", "10"]
+        send.arguments = ["send", "--protocol", "colorlight", "--interface", b, "--image", dir + "/image.png", "--frames", "2", "--fps", "10",
+                          "--brightness", "100", "--rgb-brightness", "200,150,100"]
         try send.run()
         send.waitUntilExit()
         XCTAssertEqual(send.terminationStatus, 0)
@@ -76,6 +77,7 @@ final class ColorlightVethTests: XCTestCase {
         for line in lines {
             let frame = try PNGFile.read(path: dir + "/rec/wall/" + (line["file"]?.stringValue ?? ""))
             XCTAssertTrue(frame == image, "the recorded frame differs from the image sent: \(String(describing: result.controllers.first?.counters))")
+            XCTAssertEqual(["brightness", "brightness-red", "brightness-green", "brightness-blue"].map { line[$0]?.intValue }, [100, 200, 150, 100])
         }
     }
 }

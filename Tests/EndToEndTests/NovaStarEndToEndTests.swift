@@ -172,6 +172,23 @@ final class NovaStarEndToEndTests: XCTestCase {
         XCTAssertEqual(result.controllers.first?.counters.events["tcp-connections-refused"], 1)
     }
 
+    /// A client that closes and reconnects at once is let in, however the server orders the
+    /// old connection's end and the new one's start.
+    func testReconnectingAtOnceIsNotRefused() async throws {
+        let (session, task, port) = try await serve()
+        for i in 0..<20 {
+            let c = try OPCEndToEndTests.Client(port: port)
+            var framer = NovaStarFramer()
+            c.send(brightnessRead(UInt8(i)))
+            XCTAssertEqual(try reply(c, &framer).serial, UInt8(i))
+            c.close()
+        }
+        session.stop()
+        let result = try await task.value
+        XCTAssertNil(result.controllers.first?.counters.events["tcp-connections-refused"])
+        XCTAssertEqual(result.controllers.first?.counters.events["tcp-connections-opened"], 20)
+    }
+
     /// With one-client: false two clients share the card.
     func testOneClientLockCanBeLifted() async throws {
         let (session, task, port) = try await serve(yaml.replacingOccurrences(of: "apply-brightness: true", with: "one-client: false"))

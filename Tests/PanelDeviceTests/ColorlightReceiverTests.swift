@@ -110,6 +110,44 @@ final class ColorlightReceiverTests: XCTestCase {
         XCTAssertEqual(torn.first?.canvas.bytes, [1, 2, 3])
     }
 
+    func testFramesCarryTheBrightnessInForceWhenLatched() {
+        let m = ColorlightReceiver(settings: ColorlightReceiverSettings(name: "c", width: 1, height: 1))
+        func latch(_ display: [UInt8]) -> [String: Int]? {
+            m.feed(rowPacket(0, offset: 0, [[1, 2, 3]]), from: sender, at: ms(0))
+            m.feed(display, from: sender, at: ms(6))
+            return m.frames().last?.extras
+        }
+        XCTAssertEqual(latch(displayPacket()), ["brightness": 255, "brightness-red": 255, "brightness-green": 255, "brightness-blue": 255])
+        XCTAssertEqual(latch(displayPacket(brightness: 0x40))?["brightness"], 0x40, "the display packet's brightness applies to its own frame")
+        var b: [UInt8] = []
+        ColorlightEncoder.brightness(into: &b, ColorlightBrightness(red: 10, green: 20, blue: 30))
+        m.feed(b, from: sender, at: ms(7))
+        var display: [UInt8] = []
+        ColorlightEncoder.display(into: &display, ColorlightDisplay(brightness: 0x40, red: 10, green: 20, blue: 30))
+        XCTAssertEqual(latch(display), ["brightness": 0x40, "brightness-red": 10, "brightness-green": 20, "brightness-blue": 30])
+    }
+
+    /// `send --brightness 100 --rgb-brightness 200,150,100`: the display packet carries all four,
+    /// the 0x0A packet after it R, G, B; without them, full brightness and no 0x0A packet.
+    func testSenderSettingsCarryBrightness() throws {
+        let map = try ChannelMap(width: 1, height: 1, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 510))
+        var settings = SenderSettings(map: map)
+        settings.brightness = 100
+        settings.rgbBrightness = (200, 150, 100)
+        var s = ColorlightSender(settings: settings)
+        var packets: [[UInt8]] = []
+        s.encode(Canvas(width: 1, height: 1, format: .rgb), emit: { b, _ in packets.append(Array(b)) })
+        XCTAssertEqual(packets.map { $0[12] }, [0x55, 0x01, 0x0A])
+        XCTAssertEqual(packets[1][35], 100)
+        XCTAssertEqual(Array(packets[1][38...40]), [200, 150, 100])
+        XCTAssertEqual(Array(packets[2][13...16]), [200, 150, 100, 0xFF])
+        var plain = ProtocolPlugin.colorlight.makeSender(SenderSettings(map: map))
+        packets = []
+        plain.encode(Canvas(width: 1, height: 1, format: .rgb), emit: { b, _ in packets.append(Array(b)) })
+        XCTAssertEqual(packets.map { $0[12] }, [0x55, 0x01])
+        XCTAssertEqual([packets[1][35]] + Array(packets[1][38...40]), [0xFF, 0xFF, 0xFF, 0xFF])
+    }
+
     func testPluginOptions() throws {
         let map = try ChannelMap(width: 256, height: 128, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 510))
         func make(_ o: [String: String]) throws(OptionError) -> ColorlightReceiver? {

@@ -18,6 +18,16 @@ public struct ColorlightSender: LatchingFrameSender {
         self.brightness = brightness; self.display = display; self.duplicates = duplicates
     }
 
+    /// The sender `send` uses: the display packet carries `settings.brightness` (default 255)
+    /// and `settings.rgbBrightness` (default 255 each); with `rgbBrightness` the 0x0A packet
+    /// carries the same R, G, B.
+    public init(settings: SenderSettings) {
+        let rgb = settings.rgbBrightness
+        self.init(brightness: rgb.map { ColorlightBrightness(red: $0.red, green: $0.green, blue: $0.blue) },
+                  display: ColorlightDisplay(brightness: settings.brightness ?? 0xFF, red: rgb?.red ?? 0xFF,
+                                             green: rgb?.green ?? 0xFF, blue: rgb?.blue ?? 0xFF))
+    }
+
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
         encodeData(canvas, emit: emit)
         encodeLatch(emit: emit)
@@ -114,7 +124,7 @@ extension ProtocolPlugin {
             return ColorlightReceiver(settings: ColorlightReceiverSettings(name: s.name, width: s.map.width, height: height, frame: s.frame,
                                                                            strict: s.strict, cardRows: rows, firmware: firmware, duplicates: duplicates))
         },
-        makeSender: { _ in ColorlightSender() },
+        makeSender: { ColorlightSender(settings: $0) },
         summarize: { (b: UnsafeRawBufferPointer, _: Bool) throws(WireError) -> PacketSummary in
             let p = try ColorlightDecoder.decode(b)
             let violations = p.violations.map(\.rawValue)

@@ -32,7 +32,9 @@ public struct ColorlightReceiverSettings: Sendable {
 /// - The display packet (0x01) latches a frame (`synchronized`). Rows followed by more than
 ///   the frame timeout of silence without one give a torn frame.
 /// - Brightness, from the display packet (byte 35, R/G/B 38–40) and from 0x0A packets, is
-///   counted and reported as a `brightness` finding whenever it changes.
+///   counted, reported as a `brightness` finding whenever it changes, and carried by every
+///   frame (`brightness`, `brightness-red`, `-green`, `-blue` in frames.jsonl): a display
+///   packet's values apply to the frame it latches, a 0x0A packet's to the frames after it.
 /// - With `duplicates` (firmware 13 and later), a display or brightness packet repeated
 ///   with no row between is the expected duplicate: counted (`display-duplicate`,
 ///   `brightness-duplicate`), never a second frame; a display that was not repeated before
@@ -157,7 +159,10 @@ public final class ColorlightReceiver: DeviceModel {
     private func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
-        records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: synchronized))
+        var event = latch.frame(canvas, at: now, torn: torn, synchronized: synchronized)
+        event.extras = ["brightness": Int(brightness[0]), "brightness-red": Int(brightness[1]),
+                        "brightness-green": Int(brightness[2]), "brightness-blue": Int(brightness[3])]
+        records.output.frames.append(event)
     }
 
     public func tick(at now: Timestamp) {
