@@ -12,8 +12,10 @@ protocol PacketPath: AnyObject {
     func offer(_ packet: UnsafeRawBufferPointer, at time: Timestamp, _ deliver: PacketDelivery)
     /// Delivers the packets due by `time`.
     func release(upTo time: Timestamp, _ deliver: PacketDelivery)
-    /// When the next held packet is due (nil: none held).
+    /// When the next held packet is due (nil: none due).
     var nextDue: Timestamp? { get }
+    /// Delivers everything still held (the end of a run).
+    func flush(_ deliver: PacketDelivery)
     var counters: FaultCounters { get }
 }
 
@@ -27,6 +29,21 @@ final class DirectPath: PacketPath {
     }
     func release(upTo time: Timestamp, _ deliver: PacketDelivery) {}
     var nextDue: Timestamp? { nil }
+    func flush(_ deliver: PacketDelivery) {}
+}
+
+/// The scenario's faults: packets pass a `FaultStage` (loss, delay, reordering …).
+final class FaultPath: PacketPath {
+    let stage: FaultStage
+    init(_ settings: FaultSettings) { stage = FaultStage(settings: settings) }
+    var counters: FaultCounters { stage.counters }
+    func offer(_ packet: UnsafeRawBufferPointer, at time: Timestamp, _ deliver: PacketDelivery) {
+        stage.offer(packet, at: time)
+        stage.release(upTo: time, deliver)
+    }
+    func release(upTo time: Timestamp, _ deliver: PacketDelivery) { stage.release(upTo: time, deliver) }
+    var nextDue: Timestamp? { stage.nextDue }
+    func flush(_ deliver: PacketDelivery) { stage.flush(deliver) }
 }
 
 /// When each frame of a run is due, relative to the start: first `warmup` frames at the first
@@ -132,7 +149,11 @@ final class StressLane: @unchecked Sendable {
             next += 1
             sendEnd = clock()
         }
-        guard next < schedule.count else { return path.nextDue }
+        guard next < schedule.count else {
+            if let due = path.nextDue { return due }
+            path.flush(deliver)  // packets held back for later ones that never came
+            return nil
+        }
         let due = start + schedule.offset(next)
         return min(due, path.nextDue ?? due)
     }

@@ -23,7 +23,7 @@ public enum StressRunner {
             do { map = try c.channelMap() } catch { throw ConfigError(file: c.file, line: c.line, key: c.path + ".mapping", error.description) }
             var faults = scenario.faults
             faults.seed = faults.seed &+ UInt64(i)  // independent faults per controller, repeatable
-            lanes.append(StressLane(controller: c, map: map, scenario: scenario, path: try makePath(faults)))
+            lanes.append(StressLane(controller: c, map: map, scenario: scenario, path: makePath(faults)))
         }
         let received: [Int]
         switch scenario.transport {
@@ -35,9 +35,8 @@ public enum StressRunner {
     }
 
     /// The packet path for the scenario's faults.
-    static func makePath(_ faults: FaultSettings) throws -> PacketPath {
-        if faults.isTransparent { return DirectPath() }
-        throw RunFailure("fault injection needs FaultStage (branch faults), which is not merged yet")
+    static func makePath(_ faults: FaultSettings) -> PacketPath {
+        faults.isTransparent ? DirectPath() : FaultPath(faults)
     }
 
     // MARK: memory
