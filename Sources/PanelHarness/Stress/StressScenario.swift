@@ -59,7 +59,8 @@ public struct StressScenario: Sendable {
     public var name: String
     public var file: String
     public var controllers: [ControllerConfig]
-    /// Per controller: true when the file gave its `transport:` (kept), false when stress picks one.
+    /// Per controller: true when the file gave its `transport:` (kept on live transports), false
+    /// when stress picks one (a free loopback port, a new PTY).
     public var transportGiven: [Bool]
     public var transport: Transport
     public var content: Content
@@ -162,7 +163,7 @@ public struct StressScenario: Sendable {
         }
         let fits: Bool
         switch transport {
-        case .memory: fits = c.plugin.carrier != .ethernet || !given
+        case .memory: fits = true  // the model is fed directly, whatever its carrier
         case .udp: fits = c.plugin.carrier == .udp
         case .tcp: fits = c.plugin.carrier == .tcp
         case .pty: fits = c.plugin.travels(over: .serial)
@@ -171,7 +172,7 @@ public struct StressScenario: Sendable {
             throw ConfigError(file: top.file, line: c.line, key: key + ".protocol",
                               "\(c.plugin.name) travels over \(c.plugin.carrier.rawValue), not the scenario's transport \(transport.rawValue)")
         }
-        guard given else { return }
+        guard given, transport != .memory else { return }
         let loopback: Bool
         switch (transport, c.transport) {
         case let (.udp, .udp(host, _)), let (.tcp, .tcp(host, _)): loopback = host == "127.0.0.1"
