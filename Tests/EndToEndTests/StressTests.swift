@@ -1,4 +1,5 @@
 import Foundation
+import PanelCore
 import PanelHarness
 import PanelSession
 import XCTest
@@ -6,7 +7,7 @@ import XCTest
 /// `panelsim stress`: scenario validation, one small run per transport (every frame shown),
 /// thresholds → exit codes, and measured loss against the fault settings. No timing asserts.
 final class StressTests: XCTestCase {
-    func parse(_ yaml: String) throws -> StressScenario { try StressScenario.parse(yaml: yaml, file: "s.yaml") }
+    func parse(_ yaml: String) throws(ConfigError) -> StressScenario { try StressScenario.parse(yaml: yaml, file: "s.yaml") }
 
     static let strip = """
         controllers:
@@ -97,7 +98,8 @@ final class StressTests: XCTestCase {
               min-sustained-fps: 90
 
             """)
-        XCTAssertEqual(s.ramp, StressScenario.Ramp(rates: [60, 90, 120], stepSeconds: 0.5))
+        XCTAssertEqual(s.ramp?.rates, [60, 90, 120])
+        XCTAssertEqual(s.ramp?.stepSeconds, 0.5)
         XCTAssertEqual(s.frames, 30 + 45 + 60)
         XCTAssertTrue(s.sync)
         XCTAssertEqual(s.transport, .udp)
