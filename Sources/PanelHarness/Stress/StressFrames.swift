@@ -99,7 +99,10 @@ final class FrameTally: @unchecked Sendable {
         let intact = !event.torn && number.map { pictures.matches(event.canvas, frame: $0) } == true
         lock.lock(); defer { lock.unlock() }
         // Warm-up: the controller is still learning the universes and the sync.
-        if let k = number, k < warmup { return }
+        if let k = number, k < warmup {
+            if k == warmup - 1 { shownWarmup = true }
+            return
+        }
         if number == nil && encodeStart.count <= warmup { return }
         guard intact, let k = number else { torn += 1; return }
         guard k < encodeStart.count else { torn += 1; return }  // a stamp naming no frame sent: damaged
@@ -107,6 +110,10 @@ final class FrameTally: @unchecked Sendable {
         let (d, overflow) = event.time.nanoseconds.subtractingReportingOverflow(encodeStart[k])
         latency[k] = overflow ? Int64.max : max(0, d)
     }
+
+    /// The controller showed the last warm-up frame (in whole or in part).
+    var warmupShown: Bool { lock.lock(); defer { lock.unlock() }; return shownWarmup }
+    private var shownWarmup = false
 
     /// Frames sent so far, warm-up included.
     var sentCount: Int { lock.lock(); defer { lock.unlock() }; return encodeStart.count }

@@ -46,48 +46,51 @@ final class FaultPath: PacketPath {
     func flush(_ deliver: PacketDelivery) { stage.flush(deliver) }
 }
 
-/// When each frame of a run is due, relative to the start: first `warmup` frames at the first
-/// rate (they let the controller learn the universes and the sync, and are not measured),
-/// then frame k of a step at `fps` at the step's start + k/fps (drift-free), steps one after
-/// the other. Frame numbers count the warm-up frames.
+/// When each frame of a run is due. First `warmup` frames at the first rate, from the run's
+/// start: they let the controller learn its universes and the sync, and are not measured.
+/// Then, from the measured start (once the controller showed the last warm-up frame), frame
+/// k of a step at `fps` at the step's start + k/fps (drift-free), steps one after the other.
+/// Frame numbers count the warm-up frames.
 struct FrameSchedule: Sendable {
     struct Step: Sendable {
         var fps: Double
         var firstFrame: Int
         var frames: Int
+        /// From the measured start.
         var start: Timestamp
     }
     /// Frames sent before the measured ones.
     static let warmup = 3
+    /// The longest wait for the controller to show the last warm-up frame.
+    static let warmupLimit = Timestamp.milliseconds(5000)
+    /// The measured steps.
     let steps: [Step]
+    let warmupFPS: Double
     /// Frames in all, warm-up included.
     let count: Int
 
     init(scenario s: StressScenario) {
         var steps: [Step] = []
-        var first = 0
+        var first = FrameSchedule.warmup
         var start = Timestamp.zero
         let rates = s.ramp?.rates ?? [s.fps]
-        var sizes = rates.map { rate in s.ramp.map { StressScenario.framesFor(seconds: $0.stepSeconds, fps: rate) } ?? s.frames }
-        sizes.insert(FrameSchedule.warmup, at: 0)
-        for (rate, n) in zip([rates[0]] + rates, sizes) {
+        for rate in rates {
+            let n = s.ramp.map { StressScenario.framesFor(seconds: $0.stepSeconds, fps: rate) } ?? s.frames
             steps.append(Step(fps: rate, firstFrame: first, frames: n, start: start))
             first += n
             start = start + Timestamp(nanoseconds: Int64((Double(n) / rate * 1e9).rounded()))
         }
         self.steps = steps
+        warmupFPS = rates.first ?? s.fps
         count = first
     }
 
-    /// The measured steps (the warm-up left out).
-    var measured: ArraySlice<Step> { steps.dropFirst() }
-
-    /// The step frame `k` belongs to.
+    /// The step frame `k` belongs to (nil: a warm-up frame).
     func step(of k: Int) -> Step? { steps.last { $0.firstFrame <= k } }
 
-    /// When frame `k` is due, from the run's start.
+    /// When frame `k` is due: a warm-up frame from the run's start, a measured one from the measured start.
     func offset(_ k: Int) -> Timestamp {
-        guard let s = step(of: k) else { return .zero }
+        guard let s = step(of: k) else { return Timestamp(nanoseconds: Int64((Double(k) / warmupFPS * 1e9).rounded())) }
         return s.start + Timestamp(nanoseconds: Int64((Double(k - s.firstFrame) / s.fps * 1e9).rounded()))
     }
 }
@@ -110,8 +113,10 @@ final class StressLane: @unchecked Sendable {
     private(set) var warmupBytes = 0
     /// When the run starts (frame 0 is due) and when the last frame's encode ended.
     var start = Timestamp.zero
-    /// When the first measured frame is due.
-    var measuredStart: Timestamp { start + schedule.offset(FrameSchedule.warmup) }
+    /// When the first measured frame is due: set once the warm-up is over.
+    private(set) var measuredStart: Timestamp?
+    /// Repeats of the last warm-up frame while waiting for the controller to show it.
+    private var warmupRepeats = 0
     private(set) var sendEnd = Timestamp.zero
     /// Why the transport refused packets, and how many it refused.
     private(set) var failure: String?
@@ -137,15 +142,24 @@ final class StressLane: @unchecked Sendable {
     /// returns when to be called again, nil when every frame is sent and no packet is held.
     func step(now: Timestamp, clock: () -> Timestamp, _ deliver: PacketDelivery) -> Timestamp? {
         path.release(upTo: now, deliver)
-        if next < schedule.count, start + schedule.offset(next) <= now {
-            if next == FrameSchedule.warmup { (warmupPackets, warmupBytes) = (packets, bytes) }
-            tally.pictures.render(next, into: &canvas)
-            tally.sent(next, at: clock())
-            sender.encode(canvas) { bytes, _ in
-                packets += 1
-                self.bytes += bytes.count
-                path.offer(bytes, at: clock(), deliver)
+        if next == FrameSchedule.warmup && measuredStart == nil {
+            // Measure from when the controller has caught up with the warm-up; until then the
+            // last warm-up frame is sent again at the warm-up rate (it may have been lost).
+            if tally.warmupShown || now - start >= FrameSchedule.warmupLimit {
+                measuredStart = now
+                (warmupPackets, warmupBytes) = (packets, bytes)
+            } else {
+                let again = due(next + warmupRepeats)
+                if again <= now {
+                    send(next - 1, clock: clock, deliver)
+                    warmupRepeats += 1
+                }
+                let poll = min(now + Timestamp.milliseconds(1), due(next + warmupRepeats))
+                return min(poll, path.nextDue ?? poll)
             }
+        }
+        if next < schedule.count, due(next) <= now {
+            send(next, clock: clock, deliver)
             next += 1
             sendEnd = clock()
         }
@@ -154,7 +168,25 @@ final class StressLane: @unchecked Sendable {
             path.flush(deliver)  // packets held back for later ones that never came
             return nil
         }
-        let due = start + schedule.offset(next)
-        return min(due, path.nextDue ?? due)
+        let wake = next == FrameSchedule.warmup && measuredStart == nil ? now + Timestamp.milliseconds(1) : due(next)
+        return min(wake, path.nextDue ?? wake)
+    }
+
+    /// Renders, stamps and encodes frame `k`; its packets go into the path.
+    private func send(_ k: Int, clock: () -> Timestamp, _ deliver: PacketDelivery) {
+        tally.pictures.render(k, into: &canvas)
+        tally.sent(k, at: clock())
+        sender.encode(canvas) { bytes, _ in
+            packets += 1
+            self.bytes += bytes.count
+            path.offer(bytes, at: clock(), deliver)
+        }
+    }
+
+    /// When frame `k` is due: warm-up frames (and their repeats, numbered on) from the start,
+    /// measured frames from the measured start.
+    private func due(_ k: Int) -> Timestamp {
+        if let m = measuredStart { return m + schedule.offset(k) }
+        return start + Timestamp(nanoseconds: Int64((Double(k) / schedule.warmupFPS * 1e9).rounded()))
     }
 }

@@ -103,14 +103,14 @@ public struct StressResult: Sendable {
                 name: lane.controller.name, protocolName: lane.controller.plugin.name, pixels: lane.map.width * lane.map.height,
                 framesSent: sent, framesShown: shown, framesLost: lost, framesTorn: lane.tally.torn, framesRepeated: lane.tally.repeated,
                 packetsSent: lane.packets - lane.warmupPackets, bytesSent: lane.bytes - lane.warmupBytes, packetsReceived: got, faults: lane.path.counters,
-                latency: LatencySummary(h), seconds: max(0, (end - lane.measuredStart).seconds), refused: lane.refused, refusal: lane.failure))
+                latency: LatencySummary(h), seconds: max(0, (end - (lane.measuredStart ?? lane.start)).seconds), refused: lane.refused, refusal: lane.failure))
         }
         controllers = results
         latency = LatencySummary(all)
         seconds = results.map(\.seconds).max() ?? 0
         ramp = []
         if s.ramp != nil, let schedule = lanes.first?.schedule {
-            let steps = Array(schedule.measured)
+            let steps = schedule.steps
             for (i, step) in steps.enumerated() {
                 let range = step.firstFrame..<(step.firstFrame + step.frames)
                 var h = LatencySummary.makeHistogram()
