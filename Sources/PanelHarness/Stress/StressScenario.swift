@@ -34,8 +34,8 @@ public struct StressScenario: Sendable {
     }
 
     /// The limits a run must keep; nil: not checked.
-    public struct Thresholds: Sendable, Equatable {
-        /// Latency limits by name ("p50", "p90", "p99", "p99.9", "max"), in the order given.
+    public struct Thresholds: Sendable {
+        /// Latency limits by name ("p50", "p90", "p99", "p99.9", "max"), in that order.
         public var latency: [(name: String, limit: Timestamp)] = []
         public var minFPS: Double?
         public var minPPS: Double?
@@ -45,14 +45,8 @@ public struct StressScenario: Sendable {
         public var minSustainedFPS: Double?
         public init() {}
 
-        public static func == (a: Thresholds, b: Thresholds) -> Bool {
-            a.latency.map(\.name) == b.latency.map(\.name) && a.latency.map(\.limit) == b.latency.map(\.limit)
-                && a.minFPS == b.minFPS && a.minPPS == b.minPPS && a.maxLostFrames == b.maxLostFrames
-                && a.maxTornFrames == b.maxTornFrames && a.minSustainedFPS == b.minSustainedFPS
-        }
-
-        /// Latency percentiles a threshold may name, with the percentile (nil: the maximum).
-        static let percentiles: [(name: String, percentile: Double?)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("max", nil)]
+        /// The latency values a threshold may name (`LatencySummary.value`).
+        static let latencyNames = ["p50", "p90", "p99", "p99.9", "max"]
     }
 
     /// The scenario's name: its file name without folder and extension.
@@ -74,6 +68,7 @@ public struct StressScenario: Sendable {
     public var thresholds: Thresholds
 
     /// Caps that keep a typo from asking for a run of days.
+    static let lowestFPS = 0.01
     static let maxFPS = 100_000.0
     static let maxFrames = 10_000_000
 
@@ -120,7 +115,7 @@ public struct StressScenario: Sendable {
             if frames > maxFrames { throw s.error("ramp", "asks for \(frames) frames, more than \(maxFrames)") }
         } else {
             guard let text = try s.string("fps") else { throw s.error("fps", "is missing") }
-            guard let v = Double(text), v.isFinite, v > 0, v <= maxFPS else { throw s.error("fps", "must be a number above 0 and at most \(Int(maxFPS)), not \"\(text)\"") }
+            guard let v = Double(text), v.isFinite, v >= lowestFPS, v <= maxFPS else { throw s.error("fps", "must be a number from \(lowestFPS) (above 0) to \(Int(maxFPS)), not \"\(text)\"") }
             fps = v
             let count = try s.int("frames", in: 1...maxFrames)
             let seconds = try s.string("duration")
@@ -208,8 +203,8 @@ public struct StressScenario: Sendable {
         try r.allow(["fps", "step-seconds"])
         let parts = try r.stringList("fps")
         let numbers = parts.compactMap { Double($0) }
-        guard parts.count == 3, numbers.count == 3, numbers.allSatisfy({ $0.isFinite && $0 > 0 && $0 <= maxFPS }), numbers[0] <= numbers[1] else {
-            throw r.error("fps", "must be [from, to, step] with 0 < from <= to <= \(Int(maxFPS)) and step > 0")
+        guard parts.count == 3, numbers.count == 3, numbers.allSatisfy({ $0.isFinite && $0 >= lowestFPS && $0 <= maxFPS }), numbers[0] <= numbers[1] else {
+            throw r.error("fps", "must be [from, to, step] with \(lowestFPS) <= from <= to <= \(Int(maxFPS)) and step >= \(lowestFPS)")
         }
         let count = ((numbers[1] - numbers[0]) / numbers[2]).rounded(.down) + 1
         guard count <= 1000 else { throw r.error("fps", "makes \(Int(count)) steps, more than 1000") }
@@ -308,11 +303,11 @@ public struct StressScenario: Sendable {
         try t.allow(["latency", "min-fps", "min-pps", "max-lost-frames", "max-torn-frames", "min-sustained-fps"])
         var out = Thresholds()
         if let l = try t.fields("latency") {
-            try l.allow(Set(Thresholds.percentiles.map(\.name)))
-            for p in Thresholds.percentiles {
-                guard let text = try l.string(p.name) else { continue }
-                guard let limit = parseDuration(text), limit.nanoseconds > 0 else { throw l.error(p.name, "must be a duration like 5ms, not \"\(text)\"") }
-                out.latency.append((p.name, limit))
+            try l.allow(Set(Thresholds.latencyNames))
+            for name in Thresholds.latencyNames {
+                guard let text = try l.string(name) else { continue }
+                guard let limit = parseDuration(text), limit.nanoseconds > 0 else { throw l.error(name, "must be a duration like 5ms, not \"\(text)\"") }
+                out.latency.append((name, limit))
             }
         }
         func rate(_ key: String) throws(ConfigError) -> Double? {
