@@ -72,7 +72,7 @@ public enum StressReport {
                     "frames": .object(["sent": .int(c.framesSent), "shown": .int(c.framesShown), "lost": .int(c.framesLost),
                                        "torn": .int(c.framesTorn), "repeated": .int(c.framesRepeated)]),
                     "packets": .object(["sent": .int(c.packetsSent), "received": .int(c.packetsReceived), "bytes-sent": .int(c.bytesSent),
-                                        "refused": .int(c.refused)]),
+                                        "refused": .int(c.refused), "warm-up": .int(c.warmupPackets)]),
                     "faults": .object(["offered": .int(c.faults.offered), "delivered": .int(c.faults.delivered), "lost": .int(c.faults.lost),
                                        "duplicated": .int(c.faults.duplicated), "reordered": .int(c.faults.reordered),
                                        "queue-drops": .int(c.faults.queueDrops)]),

@@ -19,8 +19,11 @@ public struct StressControllerResult: Sendable {
     public var framesRepeated: Int
     public var packetsSent: Int
     public var bytesSent: Int
-    /// Packets the device model counted.
+    /// Packets of the warm-up frames (not in `packetsSent`; in `packetsReceived` and `faults`).
+    public var warmupPackets: Int
+    /// Packets the device model counted, warm-up included.
     public var packetsReceived: Int
+    /// What the fault stage did, warm-up included.
     public var faults: FaultCounters
     public var latency: LatencySummary
     /// From the run's start to the end of the last frame's interval.
@@ -102,7 +105,7 @@ public struct StressResult: Sendable {
             results.append(StressControllerResult(
                 name: lane.controller.name, protocolName: lane.controller.plugin.name, pixels: lane.map.width * lane.map.height,
                 framesSent: sent, framesShown: shown, framesLost: lost, framesTorn: lane.tally.torn, framesRepeated: lane.tally.repeated,
-                packetsSent: lane.packets - lane.warmupPackets, bytesSent: lane.bytes - lane.warmupBytes, packetsReceived: got, faults: lane.path.counters,
+                packetsSent: lane.packets - lane.warmupPackets, bytesSent: lane.bytes - lane.warmupBytes, warmupPackets: lane.warmupPackets, packetsReceived: got, faults: lane.path.counters,
                 latency: LatencySummary(h), seconds: max(0, (end - (lane.measuredStart ?? lane.start)).seconds), refused: lane.refused, refusal: lane.failure))
         }
         controllers = results
