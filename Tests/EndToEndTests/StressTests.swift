@@ -56,7 +56,8 @@ final class StressTests: XCTestCase {
     }
 
     /// Streams cannot lose, duplicate or reorder: such faults on tcp, pty (or a stream protocol
-    /// in memory) are refused; delay, jitter and bandwidth are fine.
+    /// in memory) are refused, and so are varying delays (bytes would overtake each other);
+    /// a constant delay and bandwidth are fine.
     func testPacketFaultsRefusedOnStreams() throws {
         let opc = "controllers:\n  - protocol: opc\n    panel: { width: 8, height: 2 }\nsender: { fps: 100, frames: 10 }\n"
         let tpm2 = "controllers:\n  - protocol: tpm2\n    panel: { width: 8, height: 2 }\nsender: { fps: 100, frames: 10 }\n"
@@ -68,8 +69,14 @@ final class StressTests: XCTestCase {
                     XCTAssertTrue(error?.message.contains("stream transport") == true, "\(e)")
                 }
             }
-            let ok = try parse(head + "transport: \(transport)\nfaults:\n  delay: 1ms\n  jitter: { uniform: [0ms, 1ms] }\n  bandwidth: 100Mbit\n")
+            for fault in ["jitter: 1ms", "delay: { uniform: [0ms, 1ms] }"] {
+                XCTAssertThrowsError(try parse(head + "transport: \(transport)\nfaults:\n  \(fault)\n")) { e in
+                    XCTAssertTrue((e as? ConfigError)?.message.contains("in order") == true, "\(e)")
+                }
+            }
+            let ok = try parse(head + "transport: \(transport)\nfaults:\n  delay: 1ms\n  bandwidth: 100Mbit\n")
             XCTAssertEqual(ok.faults.bandwidthBitsPerSecond, 100e6)
+            XCTAssertEqual(ok.faults.delay, .constant(.milliseconds(1)))
         }
     }
 
@@ -153,6 +160,25 @@ final class StressTests: XCTestCase {
     func testUDPRunShowsEveryFrame() async throws { try await run("sacn", "udp", width: 170, height: 3, sync: true) }
     func testTCPRunShowsEveryFrame() async throws { try await run("opc", "tcp", width: 64, height: 8) }
     func testPTYRunShowsEveryFrame() async throws { try await run("tpm2", "pty", width: 32, height: 8) }
+
+    /// Faults on a live transport: packets held by the stage leave when due; nothing is lost,
+    /// and no frame is shown before its delay.
+    func testDelayedPacketsOverUDP() async throws {
+        let s = try parse("""
+            controllers:
+              - { name: c, protocol: sacn, panel: { width: 170, height: 3 } }
+            sender: { fps: 100, frames: 30 }
+            transport: udp
+            faults: { delay: 3ms, jitter: { uniform: [0ms, 1ms] }, seed: 5 }
+
+            """)
+        let r = try await StressRunner.run(s)
+        let c = try XCTUnwrap(r.controllers.first)
+        XCTAssertEqual(c.framesShown, 30)
+        XCTAssertEqual(c.faults.lost, 0)
+        XCTAssertEqual(c.faults.delivered, c.faults.offered)
+        XCTAssertGreaterThanOrEqual(c.latency.p50, 0.003)
+    }
 
     /// Several controllers of different protocols, one sender each, in one run.
     func testSeveralControllersInMemory() async throws {

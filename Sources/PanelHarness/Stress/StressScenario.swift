@@ -244,8 +244,11 @@ public struct StressScenario: Sendable {
         let stream = transport.isStream || controllers.contains { $0.plugin.carrier == .tcp || $0.plugin.carrier == .serial }
         if stream {
             for key in ["loss", "burst-loss", "duplicate", "reorder"] where f.has(key) {
-                throw f.error(key, "a stream transport (tcp, pty, or a stream protocol in memory) cannot lose, duplicate or reorder packets; use delay, jitter or bandwidth")
+                throw f.error(key, "a stream transport (tcp, pty, or a stream protocol in memory) cannot lose, duplicate or reorder packets; use delay or bandwidth")
             }
+            // Varying delays would let bytes overtake each other; a stream keeps them in order.
+            if s.jitter != .constant(.zero) { throw f.error("jitter", "a stream transport keeps its bytes in order: no jitter (use a constant delay or bandwidth)") }
+            if case .constant = s.delay {} else { throw f.error("delay", "a stream transport keeps its bytes in order: the delay must be constant") }
         }
         return s
     }
