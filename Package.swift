@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "PanelHarness", dependencies: [
             "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelImage", "PanelSession",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "panelsim", dependencies: [
             "PanelSession", "PanelHarness",

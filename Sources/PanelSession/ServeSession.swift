@@ -27,6 +27,9 @@ public struct ServeOptions: Sendable {
     /// Allow listening on addresses other machines can reach. Without it only loopback
     /// addresses are bound, and the wildcard only where an interface is named (multicast).
     public var allowRemote = false
+    /// Called with the controller's name for every frame event, on the session's event loop
+    /// (stress measures frames here instead of recording them); keep it short.
+    public var onFrame: (@Sendable (String, FrameEvent) -> Void)?
     public init() {}
 }
 
@@ -123,7 +126,8 @@ public final class ServeSession: @unchecked Sendable {
         stopPromise = loop.makePromise(of: Void.self)
     }
 
-    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+    /// The session's clock: monotonic, the time every frame event carries.
+    public static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
 
     /// Seconds since the session's first packet.
     private func sessionTime(_ t: Timestamp) -> Double {
@@ -437,7 +441,10 @@ public final class ServeSession: @unchecked Sendable {
         for c in p.controllers {
             let out = c.model.takeOutput()
             if out.isEmpty { continue }
-            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
+            for f in out.frames {
+                c.recorder?.record(f, time: sessionTime(f.time))
+                options.onFrame?(c.config.name, f)
+            }
             if p.serial != nil {
                 writeSerialReplies(out.replies, port: p)
             } else if p.ethernet != nil {
