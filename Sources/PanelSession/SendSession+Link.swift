@@ -73,7 +73,8 @@ extension SendSession {
                                 path: "tcp", close: { await client.close() })
             }
             let endpoint = try await UDPEndpoint.bind(group: group, options: UDPOptions(host: options.bindHost, port: 0, receiveBufferBytes: 1 << 20,
-                                                                                       multicastInterface: options.interface),
+                                                                                       multicastInterface: options.interface,
+                                                                                       segmentationOffload: options.segmentationOffload),
                                                       onDatagram: { _, _ in })
             return SendLink(group: group, loop: endpoint.channel.eventLoop, outlet: DatagramOutlet(endpoint: endpoint, options: options),
                             line: nil, path: "udp", close: {

@@ -133,6 +133,8 @@ public enum StressRunner {
                 guard let entry = listening[c.name] else { throw RunFailure("\(c.name): the serve session did not report where it listens") }
                 var target = SendOptions(plugin: c.plugin, host: "127.0.0.1", port: entry["port"] as? Int ?? 0, map: lane.map,
                                          content: .pattern(.bars), fps: nil, frames: nil, seconds: nil, sender: SenderSettings(map: lane.map, sync: s.sync))
+                // The load generator is not what is measured: let the kernel take a frame's datagrams in runs.
+                target.segmentationOffload = true
                 if s.transport == .pty {
                     guard let path = entry["path"] as? String else { throw RunFailure("\(c.name): the serve session reported no serial path") }
                     target.serial = SerialSendTarget(path: path, baud: 115200)
