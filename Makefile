@@ -10,7 +10,14 @@ PY := $(VENV)/bin/python
 BIN := .build/release/panelsim
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
-FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display tpm2net-receiver opc-server tpm2-receiver enttec-widget
+FUZZ_SMOKE_JOBS ?= 2
+FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display tpm2net-receiver opc-server tpm2-receiver enttec-widget \
+  novastar-card colorlight-receiver novastar-framer opc-framer enttec-framer tpm2-framer ddp-decode tpm2net-decode colorlight-decode \
+  novastar-controller capture-reader config-loader
+# Targets whose inputs need more than 4 KiB (a NovaStar frame is up to 4116 bytes; capture files) get 16 KiB.
+FUZZ_LONG_TARGETS := novastar-card novastar-framer novastar-controller capture-reader
+FUZZ_MAX_LEN = len=4096; case " $(FUZZ_LONG_TARGETS) " in *" $$t "*) len=16384;; esac
+FUZZ_SUMMARY ?= .build/fuzz-summary.txt
 FUZZ_BUILD := .build-fuzz
 FUZZ_BIN := $(FUZZ_BUILD)/debug/panelsim-fuzz
 
@@ -79,12 +86,13 @@ test-fuzz: fuzz-build
 	  .build/debug/panelsim-fuzz $$t Fuzz/corpus/$$t/* $$(ls Fuzz/regressions/$$t/* 2>/dev/null)
 	done
 	echo "$(words $(FUZZ_TARGETS)) 0" >> .build/test-counts
-	for t in $(FUZZ_TARGETS); do
+	# FUZZ_SMOKE_JOBS targets at a time (one per core); xargs fails if any of them failed.
+	printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_SMOKE_JOBS) -I{} bash -o pipefail -c 't={}
 	  mkdir -p .build/fuzz-corpus/$$t
+	  $(FUZZ_MAX_LEN)
 	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
-	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -print_final_stats=1 \
-	    .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E 'stat::(number_of_executed_units|new_units_added)|ERROR|crash|Done' | sed "s/^/$$t: /"
-	done
+	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=$$len -print_final_stats=1 \
+	    .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E "stat::(number_of_executed_units|new_units_added)|ERROR|crash|Done" | sed "s/^/$$t: /"'
 	echo "fuzz smoke: $$(( $$(date +%s) - s )) s"
 
 fuzz-build:
@@ -92,16 +100,32 @@ fuzz-build:
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | { grep -Ev "^\[|warning: Cannot export" || true; }
 	test -x $(FUZZ_BIN)
 
-## Runs every fuzz target for FUZZ_SECONDS under AddressSanitizer and reports coverage.
+## Runs every fuzz target for FUZZ_SECONDS under AddressSanitizer, then a table of what each
+## reached: executions, libFuzzer's coverage (cov: edges, ft: features) from its last stats line.
+## Logs in .build/fuzz-logs; crash inputs in Fuzz/findings/TARGET. Fails if any target crashed.
 fuzz: deps fuzz-build
+	@mkdir -p .build/fuzz-logs
+	printf '%-20s %7s %11s %8s %6s %7s %s\n' target seconds executions exec/s cov ft result > $(FUZZ_SUMMARY)
+	failed=0
 	for t in $(FUZZ_TARGETS); do
 	  mkdir -p .build/fuzz-corpus/$$t Fuzz/findings/$$t
-	  echo "== $$t for $(FUZZ_SECONDS) s"
+	  $(FUZZ_MAX_LEN)
+	  log=.build/fuzz-logs/$$t.log
+	  echo "== $$t for $(FUZZ_SECONDS) s (inputs up to $$len bytes)"
+	  s=$$(date +%s); rc=0
 	  PANELSIM_FUZZ_TARGET=$$t SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
-	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-	    -artifact_prefix=Fuzz/findings/$$t/ .build/fuzz-corpus/$$t Fuzz/corpus/$$t 2>&1 \
-	    | grep -E 'DONE|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|ERROR|SUMMARY'
+	    $(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=$$len -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/findings/$$t/ .build/fuzz-corpus/$$t Fuzz/corpus/$$t > $$log 2>&1 || rc=$$?
+	  grep -E 'DONE|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|ERROR|SUMMARY|Test unit written' $$log || true
+	  stats=$$(grep -E '^#[0-9]+.*cov: ' $$log | tail -1 || true)
+	  cov=$$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<< "$$stats"); ft=$$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<< "$$stats")
+	  execs=$$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' $$log | tail -1)
+	  rate=$$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' $$log | tail -1)
+	  result=ok; [ $$rc = 0 ] || { result="FAILED (exit $$rc, see $$log)"; failed=1; }
+	  printf '%-20s %7s %11s %8s %6s %7s %s\n' $$t $$(( $$(date +%s) - s )) "$${execs:--}" "$${rate:--}" "$${cov:--}" "$${ft:--}" "$$result" >> $(FUZZ_SUMMARY)
 	done
+	echo; cat $(FUZZ_SUMMARY)
+	exit $$failed
 
 ## Benchmarks of the encoding core (the Benchmarks/ package, release): prints the table of
 ## scripts/bench-report.py and writes bench.json. BENCH_RUNS=3 repeats the run (medians over runs).

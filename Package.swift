@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "PanelHarness", dependencies: [
             "PanelCore", "PanelWire", "PanelDevice", "PanelCapture", "PanelImage", "PanelSession",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "panelsim", dependencies: [
             "PanelSession", "PanelHarness",
@@ -57,7 +58,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // libFuzzer entry point holding every fuzz target, chosen by name (see `make fuzz`).
-        .executableTarget(name: "PanelFuzz", dependencies: ["PanelWire", "PanelDevice", "PanelCore"]),
+        .executableTarget(name: "PanelFuzz", dependencies: ["PanelWire", "PanelDevice", "PanelCore", "PanelCapture", "PanelSession"]),
 
         .testTarget(name: "PanelCoreTests", dependencies: ["PanelCore"]),
         .testTarget(name: "PanelWireTests", dependencies: ["PanelWire", "PanelCore"]),

@@ -213,7 +213,9 @@ public struct ChannelMap: Sendable {
     }
 
     /// Writes a universe's channel data taken from the canvas into `buffer` (replacing its
-    /// contents): `channelCount(universe:)` bytes.
+    /// contents): `channelCount(universe:)` bytes. A universe lying in one run of the canvas
+    /// in natural order is one copy; others go pixel by pixel through the chain's offsets.
+    /// `buffer` keeps its capacity, so a reused buffer allocates nothing.
     public func extract(universe: Int, from canvas: Canvas, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         let u = universe - settings.startUniverse
@@ -226,10 +228,28 @@ public struct ChannelMap: Sendable {
             buffer.append(contentsOf: canvas.bytes[start..<(start + pixels * bpp)])
             return
         }
+        buffer.append(contentsOf: repeatElement(0, count: pixels * bpp))
         let wire = order.wireToCanvas
-        for p in 0..<pixels {
-            let base = Int(chainToCanvasOffset[firstChain + p])
-            for c in 0..<bpp { buffer.append(canvas.bytes[base + wire[c]]) }
+        canvas.bytes.withUnsafeBufferPointer { src in
+            chainToCanvasOffset.withUnsafeBufferPointer { offsets in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    var o = 0
+                    if bpp == 3 {
+                        let (w0, w1, w2) = (wire[0], wire[1], wire[2])
+                        for p in firstChain..<(firstChain + pixels) {
+                            let base = Int(offsets[p])
+                            out[o] = src[base + w0]; out[o + 1] = src[base + w1]; out[o + 2] = src[base + w2]
+                            o += 3
+                        }
+                    } else {
+                        for p in firstChain..<(firstChain + pixels) {
+                            let base = Int(offsets[p])
+                            for c in 0..<bpp { out[o + c] = src[base + wire[c]] }
+                            o += bpp
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -17,13 +17,27 @@ enum FuzzTargets {
         "opc-server": model(.openPixelControl),
         "tpm2-receiver": model(.tpm2),
         "enttec-widget": model(.enttecPro),
+        "novastar-card": model(.novaStar),
+        "colorlight-receiver": model(.colorlight),
+        // Codecs and stream framers on their own (see FramerTargets).
+        "novastar-framer": FramerTargets.novaStarFramer,
+        "opc-framer": FramerTargets.opcFramer,
+        "enttec-framer": FramerTargets.enttecFramer,
+        "tpm2-framer": FramerTargets.tpm2Framer,
+        "ddp-decode": FramerTargets.ddpDecode,
+        "tpm2net-decode": FramerTargets.tpm2NetDecode,
+        "colorlight-decode": FramerTargets.colorlightDecode,
+        "novastar-controller": ControllerTargets.novaStarController,
+        // Files: captures as `replay` reads them, and serve configs.
+        "capture-reader": FileTargets.captureReader,
+        "config-loader": FileTargets.configLoader,
     ]
 
     /// A target feeding a small controller of `plugin`.
     static func model(_ plugin: ProtocolPlugin) -> (UnsafeRawBufferPointer) -> Void {
         { b in
             guard let map = smallMap, let device = try? plugin.makeDevice(ControllerSettings(name: "fuzz", map: map)) else { return }
-            feed(b, into: device)
+            feed(b, into: device, endingStreams: plugin.carrier == .tcp || plugin.carrier == .serial)
         }
     }
 
@@ -40,7 +54,8 @@ enum FuzzTargets {
 
     /// The input is split into datagrams by a 2-byte length prefix; each one is fed to a
     /// small node with the time advancing, so state machines are fuzzed, not only decoders.
-    static func feed(_ b: UnsafeRawBufferPointer, into model: DeviceModel) {
+    /// With `endingStreams`, an empty piece ends its source's stream instead.
+    static func feed(_ b: UnsafeRawBufferPointer, into model: DeviceModel, endingStreams: Bool = false) {
         var offset = 0
         var t: Int64 = 0
         while offset + 2 <= b.count {
@@ -48,7 +63,12 @@ enum FuzzTargets {
             let start = offset + 2
             let end = min(b.count, start + n)
             let port = UInt16(truncatingIfNeeded: n & 3)
-            model.receive(UnsafeRawBufferPointer(rebasing: b[start..<end]), from: PacketSource(address: "10.0.0.\(port)", port: 6454 + port), at: Timestamp(nanoseconds: t))
+            let source = PacketSource(address: "10.0.0.\(port)", port: 6454 + port)
+            if endingStreams && n == 0 {
+                model.streamEnded(from: source, at: Timestamp(nanoseconds: t))
+            } else {
+                model.receive(UnsafeRawBufferPointer(rebasing: b[start..<end]), from: source, at: Timestamp(nanoseconds: t))
+            }
             t += Int64(n) * 1_000_000
             model.tick(at: Timestamp(nanoseconds: t))
             _ = model.takeOutput()

@@ -98,28 +98,26 @@ public struct SessionConfig: Sendable {
 
     /// Parses and validates config text; `file` names it in errors.
     public static func parse(yaml: String, file: String, registry: ProtocolRegistry = .standard) throws(ConfigError) -> SessionConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, line: nil, key: "", "the file is empty") }
-            root = node
-        } catch let e as ConfigError {
-            throw e
-        } catch {
-            throw ConfigError(file: file, line: yamlLine(error), key: "", "not valid YAML: \(error)")
-        }
-        let top = try Fields(root, path: "", file: file)
+        let top = try Fields.root(yaml: yaml, file: file)
         try top.allow(["controllers"])
-        guard let list = top.node("controllers") else { throw ConfigError(file: file, line: root.mark?.line, key: "controllers", "is missing") }
-        guard case .sequence(let seq) = list else { throw ConfigError(file: file, line: list.mark?.line, key: "controllers", "must be a list") }
+        return SessionConfig(controllers: try parseControllers(in: top, registry: registry))
+    }
+
+    /// Parses and validates the `controllers:` list of a file's top level (a serve config, a
+    /// stress scenario): at least one controller, names unique.
+    public static func parseControllers(in top: Fields, registry: ProtocolRegistry = .standard) throws(ConfigError) -> [ControllerConfig] {
+        let file = top.file
+        guard let list = top.node("controllers") else { throw ConfigError(file: file, line: top.line, key: top.key("controllers"), "is missing") }
+        guard case .sequence(let seq) = list else { throw ConfigError(file: file, line: list.mark?.line, key: top.key("controllers"), "must be a list") }
         var controllers: [ControllerConfig] = []
         var names = Set<String>()
         for (i, entry) in seq.enumerated() {
-            let c = try parseController(entry, path: "controllers[\(i)]", file: file, registry: registry)
-            guard names.insert(c.name).inserted else { throw ConfigError(file: file, line: entry.mark?.line, key: "controllers[\(i)].name", "\"\(c.name)\" is used twice") }
+            let c = try parseController(entry, path: top.key("controllers[\(i)]"), file: file, registry: registry)
+            guard names.insert(c.name).inserted else { throw ConfigError(file: file, line: entry.mark?.line, key: top.key("controllers[\(i)].name"), "\"\(c.name)\" is used twice") }
             controllers.append(c)
         }
-        guard !controllers.isEmpty else { throw ConfigError(file: file, line: list.mark?.line, key: "controllers", "is empty") }
-        return SessionConfig(controllers: controllers)
+        guard !controllers.isEmpty else { throw ConfigError(file: file, line: list.mark?.line, key: top.key("controllers"), "is empty") }
+        return controllers
     }
 
     static func yamlLine(_ error: Error) -> Int? {
@@ -357,11 +355,28 @@ extension String {
 }
 
 /// A YAML mapping being validated: every accessor names file, line and key path on error.
-struct Fields {
+/// Shared by every file PanelSim reads (serve configs, stress scenarios).
+public struct Fields {
     let mapping: Node.Mapping
-    let path: String
-    let file: String
-    let line: Int?
+    /// The mapping's key path ("" at the top, "controllers[0].panel" …).
+    public let path: String
+    public let file: String
+    /// The mapping's line in the file.
+    public let line: Int?
+
+    /// The top-level mapping of YAML text; `file` names it in errors.
+    public static func root(yaml: String, file: String) throws(ConfigError) -> Fields {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, line: nil, key: "", "the file is empty") }
+            root = node
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(file: file, line: SessionConfig.yamlLine(error), key: "", "not valid YAML: \(error)")
+        }
+        return try Fields(root, path: "", file: file)
+    }
 
     init(_ node: Node, path: String, file: String) throws(ConfigError) {
         guard case .mapping(let m) = node else {
@@ -370,12 +385,12 @@ struct Fields {
         mapping = m; self.path = path; self.file = file; line = node.mark?.line
     }
 
-    func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
-    func error(_ k: String, _ message: String) -> ConfigError {
+    public func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+    public func error(_ k: String, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node(k)?.mark?.line ?? line, key: key(k), message)
     }
 
-    func allow(_ keys: Set<String>) throws(ConfigError) {
+    public func allow(_ keys: Set<String>) throws(ConfigError) {
         for (k, _) in mapping {
             guard let name = k.string else { throw ConfigError(file: file, line: k.mark?.line, key: path, "keys must be strings") }
             if !keys.contains(name) {
@@ -384,35 +399,53 @@ struct Fields {
         }
     }
 
+    /// Whether the mapping has the key.
+    public func has(_ k: String) -> Bool { node(k) != nil }
+
+    /// Whether the key's value is itself a mapping (read it with `fields`), not a single value.
+    public func isMapping(_ k: String) -> Bool {
+        if case .mapping? = node(k) { return true }
+        return false
+    }
+
+    /// The mappings of a list under `k` (empty when the key is absent), each with its key path.
+    public func items(_ k: String) throws(ConfigError) -> [Fields] {
+        guard let n = node(k) else { return [] }
+        guard case .sequence(let seq) = n else { throw error(k, "must be a list") }
+        var out: [Fields] = []
+        for (i, item) in seq.enumerated() { out.append(try Fields(item, path: key("\(k)[\(i)]"), file: file)) }
+        return out
+    }
+
     func node(_ k: String) -> Node? {
         for (key, value) in mapping where key.string == k { return value }
         return nil
     }
 
-    func fields(_ k: String) throws(ConfigError) -> Fields? {
+    public func fields(_ k: String) throws(ConfigError) -> Fields? {
         guard let n = node(k) else { return nil }
         if case .scalar(let s) = n, s.string.isEmpty || s.string == "~" || s.string == "null" { return nil }
         return try Fields(n, path: key(k), file: file)
     }
 
-    func string(_ k: String) throws(ConfigError) -> String? {
+    public func string(_ k: String) throws(ConfigError) -> String? {
         guard let n = node(k) else { return nil }
         guard case .scalar(let s) = n else { throw error(k, "must be a single value") }
         return s.string
     }
 
-    func requiredString(_ k: String) throws(ConfigError) -> String {
+    public func requiredString(_ k: String) throws(ConfigError) -> String {
         guard let s = try string(k) else { throw ConfigError(file: file, line: line, key: key(k), "is missing") }
         return s
     }
 
-    func int(_ k: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+    public func int(_ k: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let s = try string(k) else { return nil }
         guard let v = Int(s), range.contains(v) else { throw error(k, "must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(s)\"") }
         return v
     }
 
-    func bool(_ k: String) throws(ConfigError) -> Bool? {
+    public func bool(_ k: String) throws(ConfigError) -> Bool? {
         guard let s = try string(k) else { return nil }
         switch s.lowercased() {
         case "true", "yes", "on": return true
@@ -421,7 +454,7 @@ struct Fields {
         }
     }
 
-    func stringList(_ k: String) throws(ConfigError) -> [String] {
+    public func stringList(_ k: String) throws(ConfigError) -> [String] {
         guard let n = node(k) else { return [] }
         switch n {
         case .scalar(let s): return s.string.isEmpty ? [] : [s.string]

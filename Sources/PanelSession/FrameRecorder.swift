@@ -81,6 +81,33 @@ public final class FrameRecorder: @unchecked Sendable {
             throw OutputError(path: path, reason: "cannot create the file")
         }
         jsonl = h
+        let reserve = directory + "/" + FrameRecorder.reserveName
+        reservePath = FrameRecorder.reserve(reserve, bytes: FrameRecorder.reserveBytes) ? reserve : nil
+    }
+
+    /// Space held on the recording's disk from the start (a hidden file), given back when the
+    /// disk fills up or the recording ends, so that frames.jsonl lines (about 1,300 of them)
+    /// and recording.json can still be written when PNGs no longer fit.
+    static let reserveName = ".panelsim-reserve"
+    static let reserveBytes = 256 << 10
+    /// The reserve file while it holds space (on the queue only).
+    private var reservePath: String?
+
+    /// Creates `path` with `bytes` allocated on disk; false (and no file) when that fails.
+    private static func reserve(_ path: String, bytes: Int) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        let ok = posix_fallocate(fd, 0, off_t(bytes)) == 0
+        close(fd)
+        if !ok { unlink(path) }
+        return ok
+    }
+
+    /// Gives the reserved space back to the disk.
+    private func releaseReserve() {
+        guard let path = reservePath else { return }
+        unlink(path)
+        reservePath = nil
     }
 
     public static func fileName(frame: Int) -> String {
@@ -130,6 +157,7 @@ public final class FrameRecorder: @unchecked Sendable {
                     lastWritten = canvas
                 } catch {
                     stoppedReason = "\(error)"
+                    releaseReserve()
                     line.skipped = "error"
                     notWritten["error", default: 0] += 1
                     onError?("recording to \(directory) stopped: \(error); serving goes on, later frames are counted as not written")
@@ -245,15 +273,29 @@ public final class FrameRecorder: @unchecked Sendable {
         guard !unwrittenLines.isEmpty else { return }
         defer { unwrittenLines.removeAll(keepingCapacity: true) }
         guard let h = jsonl else { return }
-        do {
-            try h.write(contentsOf: Data(unwrittenLines.utf8))
-        } catch {
-            if stoppedReason == nil {
-                stoppedReason = "frames.jsonl: \(error.localizedDescription)"
-                onError?("recording to \(directory) stopped: cannot append to frames.jsonl (\(error.localizedDescription))")
+        // write(2) in a loop, so that a full disk never leaves half a line: the reserve is
+        // given back and the rest of the text written after the part that went out.
+        var failure: Int32 = 0
+        var utf8 = unwrittenLines
+        utf8.withUTF8 { text in
+            var done = 0
+            while done < text.count {
+                let n = write(h.fileDescriptor, text.baseAddress.map { $0 + done }, text.count - done)
+                if n > 0 { done += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == ENOSPC && reservePath != nil { releaseReserve(); continue }
+                failure = n < 0 ? errno : EIO
+                break
             }
-            jsonl = nil
         }
+        guard failure != 0 else { return }
+        let reason = String(cString: strerror(failure))
+        if stoppedReason == nil {
+            stoppedReason = "frames.jsonl: \(reason)"
+            onError?("recording to \(directory) stopped: cannot append to frames.jsonl (\(reason))")
+        }
+        try? h.close()
+        jsonl = nil
     }
 
     private func compare(_ canvas: Canvas, frame: Int, golden g: GoldenOptions) {
@@ -292,6 +334,7 @@ public final class FrameRecorder: @unchecked Sendable {
             try? jsonl?.synchronize()
             try? jsonl?.close()
             jsonl = nil
+            releaseReserve()
             if let g = golden {
                 var next = lastFrameIndex + 1
                 while FileManager.default.fileExists(atPath: g.directory + "/" + FrameRecorder.fileName(frame: next)) {

@@ -36,6 +36,8 @@ public struct SendOptions: Sendable {
     public var bindHost: String
     /// Write to this serial line instead of a socket (SendSession+Serial.swift).
     public var serial: SerialSendTarget? = nil
+    /// Send runs of equal-sized datagrams as UDP segmentation offload writes (UDPOptions).
+    public var segmentationOffload = false
 
     public init(plugin: ProtocolPlugin, host: String?, port: Int, interface: String? = nil, map: ChannelMap, content: SendContent,
                 fps: Double?, frames: Int?, seconds: Double?, sender: SenderSettings, pcapPath: String? = nil,
@@ -149,7 +151,8 @@ public final class SendSession: @unchecked Sendable {
 
     private func runLoop(group: EventLoopGroup) async throws -> SendResult {
         let endpoint = try await UDPEndpoint.bind(group: group, options: UDPOptions(host: options.bindHost, port: 0, receiveBufferBytes: 1 << 20,
-                                                                                   multicastInterface: options.interface),
+                                                                                   multicastInterface: options.interface,
+                                                                                   segmentationOffload: options.segmentationOffload),
                                                   onDatagram: { _, _ in })
         let pacer = Pacer(session: self, outlet: DatagramOutlet(endpoint: endpoint, options: options))
         pacer.loop.execute { pacer.step() }

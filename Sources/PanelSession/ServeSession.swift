@@ -24,6 +24,12 @@ public struct ServeOptions: Sendable {
     public var pcapPath: String?
     /// Device state kept across restarts (DeviceStateFile): read at start, written at stop.
     public var stateFile: String?
+    /// Allow listening on addresses other machines can reach. Without it only loopback
+    /// addresses are bound, and the wildcard only where an interface is named (multicast).
+    public var allowRemote = false
+    /// Called with the controller's name for every frame event, on the session's event loop
+    /// (stress measures frames here instead of recording them); keep it short.
+    public var onFrame: (@Sendable (String, FrameEvent) -> Void)?
     public init() {}
 }
 
@@ -120,7 +126,8 @@ public final class ServeSession: @unchecked Sendable {
         stopPromise = loop.makePromise(of: Void.self)
     }
 
-    static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
+    /// The session's clock: monotonic, the time every frame event carries.
+    public static func now() -> Timestamp { Timestamp(nanoseconds: Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds)) }
 
     /// Seconds since the session's first packet.
     private func sessionTime(_ t: Timestamp) -> Double {
@@ -190,6 +197,7 @@ public final class ServeSession: @unchecked Sendable {
         var byAddress: [String: Port] = [:]
         var order: [String] = []
         for c in config.controllers {
+            try ServeSession.checkReach(c, allowRemote: options.allowRemote)
             let map = try c.channelMap()
             let host: String, port: Int, key: String
             switch c.transport {
@@ -243,6 +251,31 @@ public final class ServeSession: @unchecked Sendable {
             }
         }
         ports = order.compactMap { byAddress[$0] }
+    }
+
+    /// Refuses to listen where other machines can reach unless `allowRemote`: loopback
+    /// addresses always pass, the wildcard with an interface named (multicast arrives only
+    /// there), anything else names the flag.
+    static func checkReach(_ c: ControllerConfig, allowRemote: Bool) throws {
+        guard !allowRemote else { return }
+        var hosts: [(String, String)] = []
+        switch c.transport {
+        case let .udp(h, _): hosts.append((h, c.path + ".transport.udp"))
+        case let .tcp(h, _): hosts.append((h, c.path + ".transport.tcp"))
+        case .serial, .interface: break
+        }
+        if let d = ServeSession.discoveryAddress(c) { hosts.append((d.host, c.path + ".options.discovery")) }
+        for (host, key) in hosts {
+            if ServeSession.isLoopback(host) { continue }
+            if (host == "0.0.0.0" || host == "::") && c.interface != nil { continue }
+            throw ConfigError(file: c.file, line: c.line, key: key,
+                              "\(host) can be reached from other machines; pass --allow-remote to listen there (the default is 127.0.0.1)")
+        }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// `DIR/<controller>/`, or `DIR` itself when a single controller runs and has no subfolder.
@@ -408,7 +441,10 @@ public final class ServeSession: @unchecked Sendable {
         for c in p.controllers {
             let out = c.model.takeOutput()
             if out.isEmpty { continue }
-            for f in out.frames { c.recorder?.record(f, time: sessionTime(f.time)) }
+            for f in out.frames {
+                c.recorder?.record(f, time: sessionTime(f.time))
+                options.onFrame?(c.config.name, f)
+            }
             if p.serial != nil {
                 writeSerialReplies(out.replies, port: p)
             } else if p.ethernet != nil {

@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
     var skipIdentical = false
     @Option(help: "Also write every received datagram to this pcap file; serial traffic goes to FILE with -serial before the extension.")
     var pcap: String?
+    @Flag(name: .customLong("allow-remote"), help: "Allow listening on an address other machines can reach (the default binds 127.0.0.1 only; a wildcard with --interface for multicast is allowed without it).")
+    var allowRemote = false
     @Option(help: "Keep device state (NovaStar: every card's registers) in this JSON file: read at start if it exists, written at stop.")
     var state: String?
     @Option(name: .customLong("receive-buffer"), help: "Socket receive buffer in bytes.")
@@ -82,6 +84,7 @@ struct Serve: AsyncParsableCommand {
         options.receiveBufferBytes = receiveBuffer
         options.pcapPath = pcap
         options.stateFile = state
+        options.allowRemote = allowRemote
         if expect != nil && record == nil {
             throw UsageError(message: "--expect needs --record DIR (frames are compared as they are recorded)")
         }

@@ -135,9 +135,9 @@ class Serve:
     STOP_TIMEOUT) and never leaves the process behind.
     """
 
-    def __init__(self, args: Sequence[str], workdir: Path, prefix: Sequence[str] = ()):
+    def __init__(self, args: Sequence[str], workdir: Path, prefix: Sequence[str] = (), record: Optional[Path] = None):
         self.workdir = Path(workdir)
-        self.record = self.workdir / "record"
+        self.record = Path(record) if record is not None else self.workdir / "record"
         self.ready = self.workdir / "ready.json"
         self.stdout = self.workdir / "serve.stdout"
         self.stderr = self.workdir / "serve.stderr"

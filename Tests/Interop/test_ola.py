@@ -378,7 +378,7 @@ def test_ola_artnet(panelsim, ola_link, tmp_path):
     # ArtPoll, never answers, and OLA sends it no ArtDmx (measured; see CLIENTS.md).
     start = 0
     capture = tmp_path / "ola-artnet.pcap"
-    with harness.Serve(_serve_args("artnet", "0.0.0.0:6454", ["--pcap", str(capture)]), tmp_path / "serve",
+    with harness.Serve(_serve_args("artnet", "0.0.0.0:6454", ["--pcap", str(capture), "--allow-remote"]), tmp_path / "serve",
                        prefix=ola_link.prefix_b()) as serve, \
             Olad(ola_link, "artnet", {"ip": ADDR_A}, tmp_path / "olad") as olad:
         # Patching ports 1..3 makes olad broadcast an ArtPoll; serve answers with one

@@ -119,4 +119,37 @@ final class ReaderErrorTests: XCTestCase {
         XCTAssertEqual(frames.map(\.recordNumber), [1, 2])
         XCTAssertEqual(frames.compactMap { PacketParser.parse($0).udpDatagram }.map { Array($0.payload) }, [[5, 5], [5, 5]])
     }
+
+    /// A pcap record header claiming 4 GB of captured bytes is damage, not an allocation.
+    func testPcapRecordClaiming4GBIsRejected() throws {
+        let directory = try temporaryDirectory(self)
+        let path = directory.appendingPathComponent("claims-4gb.pcap").path
+        let header = Build.le32(0xA1B2_C3D4) + Build.le16(2) + Build.le16(4) + Build.le32(0) + Build.le32(0)
+            + Build.le32(65535) + Build.le32(1)
+        let record = Build.le32(1) + Build.le32(0) + Build.le32(0xFFFF_FFFF) + Build.le32(0xFFFF_FFFF) + [UInt8](repeating: 0, count: 64)
+        try Data(header + record).write(to: URL(fileURLWithPath: path))
+        let reader = try CaptureReader(path: path)
+        XCTAssertThrowsError(try reader.next()) { XCTAssertEqual(($0 as? CaptureError)?.recordNumber, 1) }
+        XCTAssertEqual(try decodeAll(path).summary.error?.recordNumber, 1)
+    }
+
+    /// pcapng blocks claiming 4 GB, read by libpcap (one link type) and by PanelCapture's own
+    /// block reader (two link types): both reject them without allocating.
+    func testPcapngBlockClaiming4GBIsRejectedByBothReaders() throws {
+        let directory = try temporaryDirectory(self)
+        let hugeBlock = Build.le32(6) + Build.le32(0xFFFF_FFFC) + Build.le32(0) + [UInt8](repeating: 0, count: 52)
+        // A block of a sane length whose captured length claims 4 GB.
+        let hugeCapture = Build.le32(6) + Build.le32(64) + Build.le32(0) + Build.le32(0) + Build.le32(0)
+            + Build.le32(0xFFFF_FFFF) + Build.le32(0xFFFF_FFFF) + [UInt8](repeating: 0, count: 32) + Build.le32(64)
+        for (name, interfaces) in [("one", Build.pcapngInterface(linkType: 1)),
+                                   ("mixed", Build.pcapngInterface(linkType: 1) + Build.pcapngInterface(linkType: 101))] {
+            for (kind, packet) in [("block", hugeBlock), ("capture", hugeCapture)] {
+                let path = directory.appendingPathComponent("\(name)-\(kind).pcapng").path
+                try Data(Build.pcapngSectionHeader() + interfaces + packet).write(to: URL(fileURLWithPath: path))
+                let reader = try CaptureReader(path: path)
+                XCTAssertThrowsError(try reader.next(), "\(name) \(kind)") { XCTAssertEqual(($0 as? CaptureError)?.recordNumber, 1) }
+                XCTAssertNotNil(try decodeAll(path).summary.error, "\(name) \(kind)")
+            }
+        }
+    }
 }
