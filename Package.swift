@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // libFuzzer entry point holding every fuzz target, chosen by name (see `make fuzz`).
-        .executableTarget(name: "PanelFuzz", dependencies: ["PanelWire", "PanelDevice", "PanelCore", "PanelCapture", "PanelSession"]),
+        .executableTarget(name: "PanelFuzz", dependencies: ["PanelWire", "PanelDevice", "PanelCore", "PanelCapture", "PanelSession", "PanelHarness"]),
 
         .testTarget(name: "PanelCoreTests", dependencies: ["PanelCore"]),
         .testTarget(name: "PanelWireTests", dependencies: ["PanelWire", "PanelCore"]),

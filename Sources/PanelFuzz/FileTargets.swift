@@ -3,9 +3,11 @@ import Glibc
 #endif
 import PanelCapture
 import PanelCore
+import PanelHarness
 import PanelSession
 
-/// Targets for what PanelSim reads from files: captures (`replay`, `check`) and serve configs.
+/// Targets for what PanelSim reads from files: captures (`replay`, `check`), serve configs and
+/// stress scenarios.
 enum FileTargets {
     /// Where `capture-reader` writes each input: CaptureReader and libpcap open a path. A file
     /// per process in /dev/shm (memory) when there is one, so parallel fuzzers do not collide;
@@ -63,5 +65,13 @@ enum FileTargets {
         let text = String(decoding: b, as: UTF8.self)
         guard let config = try? SessionConfig.parse(yaml: text, file: "fuzz.yaml") else { return }
         for c in config.controllers { _ = c.summary }
+    }
+
+    /// A stress scenario's YAML. Scenarios name PNG files, read when the scenario loads; inputs
+    /// naming device or process files are skipped, so that the fuzzer cannot block on a device.
+    static func scenarioLoader(_ b: UnsafeRawBufferPointer) {
+        let text = String(decoding: b, as: UTF8.self)
+        guard !text.contains("/dev"), !text.contains("/proc"), !text.contains("/sys") else { return }
+        _ = try? StressScenario.parse(yaml: text, file: "fuzz.yaml")
     }
 }

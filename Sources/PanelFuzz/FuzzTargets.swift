@@ -31,6 +31,7 @@ enum FuzzTargets {
         // Files: captures as `replay` reads them, and serve configs.
         "capture-reader": FileTargets.captureReader,
         "config-loader": FileTargets.configLoader,
+        "scenario-loader": FileTargets.scenarioLoader,
     ]
 
     /// A target feeding a small controller of `plugin`.
