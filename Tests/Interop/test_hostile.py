@@ -4,9 +4,11 @@
   machine cannot split one) mixed with as many garbage datagrams, 100,000 datagrams/s in all,
   resent by `panelsim replay --live --pps`: no valid frame lost or torn, every garbage
   datagram counted as malformed;
-- lying lengths and extreme fields for every UDP protocol, then valid frames: nothing
-  crashes, the valid frames still arrive, and peak resident memory (VmHWM) stays under the
-  documented cap of 64 MB plus four times the canvas bytes.
+- lying lengths and extreme fields for every UDP protocol, an OPC message announcing 65535
+  bytes before its connection closes, NovaStar headers claiming more than any frame, then
+  valid frames: each lie is a counted, typed rejection, the valid frames still arrive, and
+  peak resident memory (VmHWM) stays under the documented cap of 64 MB plus four times the
+  canvases' bytes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ def garbage(rng: random.Random) -> bytes:
     if kind == 2:  # ArtDmx whose length field claims more than is there
         return wire.artdmx(rng.randint(0, 9), bytes(2))[:16] + struct.pack(">H", 512) + body[:rng.randint(0, 100)]
     return body
+
+
+def send_stream(port: int, data: bytes) -> None:
+    """One TCP connection: the bytes, then a close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        c.sendall(data)
+
+
+def novastar_read(address: int, length: int) -> bytes:
+    body = struct.pack("<BBBBBBBBHBBIH", 0x55, 0xAA, 0, 1, 0xFE, 0, 1, 0, 0, 0, 0, address, length)
+    return body + struct.pack("<H", (0x5555 + sum(body[2:])) & 0xFFFF)
 
 
 def vmhwm_kib(pid: int) -> int:
@@ -121,7 +134,8 @@ def udp_hostile(rng: random.Random) -> list:
 def test_lying_lengths_leave_memory_under_the_cap(tmp_path: Path):
     rng = random.Random(5)
     width, rows = 512, ROWS
-    canvas_bytes = width * rows  # gray
+    # the canvases' bytes: four 512×rows gray panels, OPC 170×rows RGB, NovaStar 64×8 RGB
+    canvas_bytes = 4 * width * rows + 170 * rows * 3 + 64 * 8 * 3
     config = tmp_path / "city.yaml"
     config.write_text(f"""controllers:
   - {{ name: artnet, protocol: artnet, transport: {{ udp: 127.0.0.1:0 }}, panel: {{ width: 512, height: {rows}, pixel: gray }},
@@ -130,16 +144,29 @@ def test_lying_lengths_leave_memory_under_the_cap(tmp_path: Path):
       mapping: {{ channels-per-universe: 512 }} }}
   - {{ name: ddp, protocol: ddp, transport: {{ udp: 127.0.0.1:0 }}, panel: {{ width: 512, height: {rows}, pixel: gray }} }}
   - {{ name: tpm2net, protocol: tpm2net, transport: {{ udp: 127.0.0.1:0 }}, panel: {{ width: 512, height: {rows}, pixel: gray }} }}
+  - {{ name: opc, protocol: opc, transport: {{ tcp: 127.0.0.1:0 }}, panel: {{ width: 170, height: {rows}, pixel: rgb }} }}
+  - {{ name: novastar, protocol: novastar, transport: {{ tcp: 127.0.0.1:0 }}, panel: {{ width: 64, height: 8, pixel: rgb }},
+      options: {{ discovery: off, one-client: "false" }} }}
 """)
     hostile = udp_hostile(rng)
     with harness.Serve(["--config", str(config), "--quiet"], tmp_path) as serve, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ports = {l.controller: l.port for l in serve.listening}
+        ports = {l.controller: l.port for l in serve.listening if l.transport == "udp"}
+        streams = {l.controller: l.port for l in serve.listening if l.transport == "tcp"}
         for _ in range(20):
             for p in hostile:
                 for port in ports.values():
                     s.sendto(p, ("127.0.0.1", port))
             time.sleep(0.01)
+        for _ in range(30):
+            # OPC: a message announcing 65535 bytes, then the connection closes; one for a channel
+            # nobody serves; a system-exclusive message with no system id.
+            send_stream(streams["opc"], bytes([0, 0, 0xFF, 0xFF]) + rng.randbytes(1000))
+            send_stream(streams["opc"], bytes([9, 0, 0, 3, 1, 2, 3]) + bytes([0, 0xFF, 0, 1, 7]))
+            # NovaStar: garbage, a header claiming more data than any frame, a read of 65535 bytes.
+            send_stream(streams["novastar"], rng.randbytes(300) + bytes([0x55, 0xAA]) + bytes(8) + b"\x01\x00"
+                        + bytes(4) + b"\xff\xff" + rng.randbytes(50)
+                        + novastar_read(0x0200_0001, 0xFFFF))
         for k in range(3):  # then valid Art-Net frames: they still arrive whole
             for u in range(rows):
                 s.sendto(wire.artdmx(u, pattern.universe_data(k, u)), ("127.0.0.1", ports["artnet"]))
@@ -147,9 +174,16 @@ def test_lying_lengths_leave_memory_under_the_cap(tmp_path: Path):
         time.sleep(0.5)
         peak = vmhwm_kib(serve.proc.pid)
         assert serve.stop() == 0, serve.diagnostics()
-    cap_kib = 64 * 1024 + 4 * 4 * canvas_bytes // 1024  # 64 MB + 4 × the canvases' bytes (README)
-    print(f"VmHWM {peak} KiB, cap {cap_kib} KiB")
+    cap_kib = 64 * 1024 + 4 * canvas_bytes // 1024  # 64 MB + 4 × the canvases' bytes (README)
     assert peak < cap_kib, f"peak resident memory {peak} KiB over the cap {cap_kib} KiB"
+    # Each lie is a counted, typed rejection: the OPC message cut short by the close and the
+    # NovaStar header claiming too much are malformed (length past end), the 65535-byte read is
+    # answered ACK 4 (invalid command); the short OPC messages still drew (channel 0 takes all).
+    opc = harness.read_recording(serve.record, "opc").meta["counters"]
+    assert opc["malformed"] == {"length-past-end": 30} and opc["frames"] == 30, opc
+    assert opc["events"]["short-messages"] == 30 and opc["events"]["sysex-without-system-id"] == 30, opc
+    nova = harness.read_recording(serve.record, "novastar").meta["counters"]
+    assert nova["malformed"] == {"length-past-end": 30} and nova["events"]["ack-4"] == 30, nova
     rec = harness.read_recording(serve.record, "artnet")
     last = [pattern.identify_png(rec.folder / f["file"]) for f in rec.written()[-3:]]
     assert last == [0, 1, 2], (last, serve.diagnostics())
