@@ -42,4 +42,12 @@ struct StreamFramers<Framer: StreamFramer> {
 
     /// Bytes skipped between messages, over every stream so far.
     var skippedBytes: Int { skippedBefore + framers.values.reduce(0) { $0 + $1.skippedBytes } }
+
+    /// `counters` with the bytes skipped between messages added as `skipped-bytes` (when any).
+    func adding(to counters: DeviceCounters) -> DeviceCounters {
+        var c = counters
+        let skipped = skippedBytes
+        if skipped > 0 { c.count("skipped-bytes", skipped) }
+        return c
+    }
 }

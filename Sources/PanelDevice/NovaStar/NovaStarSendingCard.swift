@@ -94,12 +94,7 @@ public final class NovaStarSendingCard: DeviceModel {
         replyBuffer = settings.profile.replyBuffer
     }
 
-    public var counters: DeviceCounters {
-        var c = records.counters
-        let skipped = framers.skippedBytes
-        if skipped > 0 { c.count("skipped-bytes", skipped) }
-        return c
-    }
+    public var counters: DeviceCounters { framers.adding(to: records.counters) }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 

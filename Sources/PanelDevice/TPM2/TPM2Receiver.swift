@@ -35,12 +35,7 @@ public final class TPM2Receiver: DeviceModel {
         canvas = Canvas(width: settings.map.width, height: settings.map.height, format: settings.map.format)
     }
 
-    public var counters: DeviceCounters {
-        var c = records.counters
-        let skipped = framers.skippedBytes
-        if skipped > 0 { c.count("skipped-bytes", skipped) }
-        return c
-    }
+    public var counters: DeviceCounters { framers.adding(to: records.counters) }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
