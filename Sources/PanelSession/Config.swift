@@ -123,7 +123,22 @@ public struct SessionConfig: Sendable {
     static func yamlLine(_ error: Error) -> Int? {
         if let y = error as? YamlError, case let .parser(_, _, mark, _) = y { return mark.line }
         if let y = error as? YamlError, case let .scanner(_, _, mark, _) = y { return mark.line }
+        if let y = error as? YamlError, case let .composer(_, _, mark, _) = y { return mark.line }
         return nil
+    }
+
+    /// What a YAML error says, without the echo of the offending line (a hostile file's line
+    /// can be megabytes long).
+    static func yamlProblem(_ error: Error) -> String {
+        if let y = error as? YamlError {
+            switch y {
+            case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+                return "column \(mark.column): \(problem)" + (context.map { " \($0.text)" } ?? "")
+            default: break
+            }
+        }
+        let text = "\(error)"
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 
     static func parseController(_ node: Node, path: String, file: String, registry: ProtocolRegistry) throws(ConfigError) -> ControllerConfig {
@@ -373,7 +388,7 @@ public struct Fields {
         } catch let e as ConfigError {
             throw e
         } catch {
-            throw ConfigError(file: file, line: SessionConfig.yamlLine(error), key: "", "not valid YAML: \(error)")
+            throw ConfigError(file: file, line: SessionConfig.yamlLine(error), key: "", "not valid YAML: \(SessionConfig.yamlProblem(error))")
         }
         return try Fields(root, path: "", file: file)
     }

@@ -81,6 +81,10 @@ public struct ReplayProgress: Sendable {
 /// Every protocol in the registry is served through its `carrier`: UDP datagrams, reassembled
 /// TCP streams (client side of each connection) and layer-2 frames.
 public final class ReplaySession {
+    /// Device ticks (10 ms apart) run through a silence before the rest of it is skipped: 31 s,
+    /// past the longest device timeout (sACN universe discovery, 30 s); a frame timeout set longer
+    /// fires at the end of the silence instead.
+    static let ticksThroughSilence = 3_100
     public let options: ReplayOptions
     public let registry: ProtocolRegistry
     public let detector: ProtocolDetector
@@ -171,9 +175,17 @@ public final class ReplaySession {
         func advance(to time: Timestamp) {
             if first == nil { first = time; nextTick = time + tickEvery }
             if time > last { last = time }
+            var ticks = 0
             while time >= nextTick {
                 for t in targets { t.model.tick(at: nextTick); drain(t) }
                 nextTick = nextTick + tickEvery
+                ticks += 1
+                // A silence longer than every device timeout (a damaged timestamp can claim years):
+                // the ticks so far have fired every timeout, so the rest of the grid is skipped.
+                if ticks == Self.ticksThroughSilence, time >= nextTick {
+                    nextTick = time + tickEvery
+                    for t in targets { t.model.tick(at: time); drain(t) }
+                }
             }
         }
         func note(_ list: inout [RecordProblem], _ record: Int, _ time: Timestamp?, _ reason: String) {

@@ -88,6 +88,38 @@ final class ReplayTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(lines("pole").count, 8)
     }
 
+    /// Regression (found by the hostile-file test: one flipped byte in a timestamp): a capture
+    /// whose clock jumps two years ahead replays at once, the frames after the jump included,
+    /// instead of ticking the device models through every 10 ms of the gap.
+    func testATimestampYearsAheadDoesNotTickThroughTheGap() throws {
+        let (path, _) = try writeCapture()
+        var data = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path)))
+        let jump: UInt32 = 2 * 365 * 86_400
+        var offset = 24, record = 0
+        while offset + 16 <= data.count {
+            let incl = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
+            if record >= 5 * 4 {  // frames 5...9 (three ArtDmx and one ArtSync each)
+                let sec = (UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(data[offset + 3]) << 24) &+ jump
+                for k in 0..<4 { data[offset + k] = UInt8(truncatingIfNeeded: sec >> (8 * UInt32(k))) }
+            }
+            offset += 16 + incl
+            record += 1
+        }
+        XCTAssertEqual(record, 40)
+        let jumped = dir + "/jumped.pcap"
+        XCTAssertTrue(FileManager.default.createFile(atPath: jumped, contents: Data(data)))
+        let config = try SessionConfig.parse(yaml: yaml, file: "t")
+        let result = try ReplaySession(options: ReplayOptions(capturePath: jumped, outputDirectory: dir + "/out", config: config)).run()
+        XCTAssertNil(result.captureError)
+        let times = lines("pole").compactMap { $0["time"].flatMap { if case .double(let d) = $0 { return d } else { return $0.intValue.map(Double.init) } } }
+        // Ten frames; after four seconds without ArtSync the node shows data at once again
+        // (Art-Net 4), so the first frame after the jump may come in two steps.
+        XCTAssertEqual(times.prefix(5).count, 5)
+        XCTAssertEqual(times[4], 4.0 / 30, accuracy: 0.01)
+        XCTAssertTrue((10...11).contains(times.count), "\(times)")
+        XCTAssertEqual(times.last ?? 0, Double(jump) + 9.0 / 30, accuracy: 0.01)
+    }
+
     /// frames.jsonl lines are written directly, without building JSON values: the text must be
     /// exactly what the generic JSON writer makes of the same line.
     func testFrameLinesAreTheJSONOfTheirObject() {
