@@ -225,18 +225,25 @@ public final class UDPEndpoint: @unchecked Sendable {
 public enum KernelCounters {
     /// The `drops` column of /proc/net/udp and /proc/net/udp6 for sockets on a local port.
     public static func socketDrops(localPort: Int) -> Int? {
-        var total: Int? = nil
-        let portHex = String(localPort, radix: 16, uppercase: true)
-        let suffix = ":" + String(repeating: "0", count: max(0, 4 - portHex.count)) + portHex
+        socketDrops(localPorts: [localPort])[localPort]
+    }
+
+    /// The same for several local ports, reading /proc once: port → drops (ports with no
+    /// socket, or no /proc, are absent).
+    public static func socketDrops(localPorts: Set<Int>) -> [Int: Int] {
+        var totals: [Int: Int] = [:]
+        guard !localPorts.isEmpty else { return totals }
         for path in ["/proc/net/udp", "/proc/net/udp6"] {
             guard let text = readFile(path) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let cols = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard cols.count >= 13, cols[1].hasSuffix(suffix), let drops = Int(cols[cols.count - 1]) else { continue }
-                total = (total ?? 0) + drops
+                guard cols.count >= 13, let colon = cols[1].lastIndex(of: ":"),
+                      let port = Int(cols[1][cols[1].index(after: colon)...], radix: 16), localPorts.contains(port),
+                      let drops = Int(cols[cols.count - 1]) else { continue }
+                totals[port, default: 0] += drops
             }
         }
-        return total
+        return totals
     }
 
     /// UDP RcvbufErrors from /proc/net/snmp (system-wide).

@@ -103,17 +103,33 @@ public struct SessionConfig: Sendable {
         return SessionConfig(controllers: try parseControllers(in: top, registry: registry))
     }
 
+    /// Controllers one session runs at most: each holds sockets, open files and a canvas.
+    public static let maxControllers = 1024
+    /// Canvas bytes of all panels together at most (a 3840×2160 RGB panel is 24 MiB), so that a
+    /// config cannot ask for more memory than a billboard city needs.
+    public static let maxCanvasBytes = 1 << 30
+
     /// Parses and validates the `controllers:` list of a file's top level (a serve config, a
     /// stress scenario): at least one controller, names unique.
     public static func parseControllers(in top: Fields, registry: ProtocolRegistry = .standard) throws(ConfigError) -> [ControllerConfig] {
         let file = top.file
         guard let list = top.node("controllers") else { throw ConfigError(file: file, line: top.line, key: top.key("controllers"), "is missing") }
         guard case .sequence(let seq) = list else { throw ConfigError(file: file, line: list.mark?.line, key: top.key("controllers"), "must be a list") }
+        guard seq.count <= maxControllers else {
+            throw ConfigError(file: file, line: list.mark?.line, key: top.key("controllers"), "\(seq.count) controllers; at most \(maxControllers) run in one session")
+        }
         var controllers: [ControllerConfig] = []
         var names = Set<String>()
+        var canvasBytes = 0
         for (i, entry) in seq.enumerated() {
             let c = try parseController(entry, path: top.key("controllers[\(i)]"), file: file, registry: registry)
             guard names.insert(c.name).inserted else { throw ConfigError(file: file, line: entry.mark?.line, key: top.key("controllers[\(i)].name"), "\"\(c.name)\" is used twice") }
+            // width and height are at most 16384 each, so neither product overflows
+            canvasBytes += c.width * c.height * c.pixel.bytesPerPixel
+            guard canvasBytes <= maxCanvasBytes else {
+                throw ConfigError(file: file, line: entry.mark?.line, key: top.key("controllers[\(i)].panel"),
+                                  "the panels so far need \(canvasBytes / 1_048_576) MiB of canvas; at most \(maxCanvasBytes / 1_048_576) MiB in one session")
+            }
             controllers.append(c)
         }
         guard !controllers.isEmpty else { throw ConfigError(file: file, line: list.mark?.line, key: top.key("controllers"), "is empty") }

@@ -128,12 +128,28 @@ public enum FileText {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Writes atomically (temporary file + rename), so readers never see a partial file.
+    /// Writes atomically (a temporary file beside it, renamed into place), so readers never see
+    /// a partial file, even when the process is killed midway. No fsync: the files are reports,
+    /// not a database, and a session writing hundreds of them must not wait on the disk for each.
     public static func write(_ text: String, to path: String) throws {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw OutputError(path: path, reason: error.localizedDescription)
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno))) }
+        var failure: Int32 = 0
+        Array(text.utf8).withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { failure = n < 0 ? errno : ENOSPC; return }
+                done += n
+            }
+        }
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure == 0, rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw OutputError(path: path, reason: String(cString: strerror(failure)))
         }
     }
 }

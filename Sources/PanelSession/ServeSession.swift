@@ -302,14 +302,15 @@ public final class ServeSession: @unchecked Sendable {
                 throw RunFailure("\(first.name): \(error)")
             }
             // The endpoint is read on the event loop by receive and drain: set it there.
-            let drops = endpoint.kernelDrops() ?? 0
-            try await loop.submit { [self] in
-                p.endpoint = endpoint
-                dropsAtStart["\(endpoint.localPort)"] = drops
-            }.get()
+            try await loop.submit { p.endpoint = endpoint }.get()
             if interface != nil { await joinGroups(p) }
             logger.info("\(p.controllers.map(\.config.name).joined(separator: ", ")): \(p.plugin.displayName) on udp \(endpoint.localHost):\(endpoint.localPort), receive buffer \(endpoint.receiveBufferBytes) bytes")
         }
+        // Kernel drops counted before the run, for every socket in one read of /proc.
+        let atStart = KernelCounters.socketDrops(localPorts: Set(ports.compactMap { $0.endpoint?.localPort }))
+        try await loop.submit { [self] in
+            for (port, drops) in atStart { dropsAtStart["\(port)"] = drops }
+        }.get()
         try await openSerialLines()
         try await openEthernetPorts()
         try await bindDiscovery()
@@ -508,11 +509,11 @@ public final class ServeSession: @unchecked Sendable {
         var drops: [String: Int] = [:]
         let connections = await closeTCP()
         await closeDiscovery()
-        for p in ports {
-            guard let e = p.endpoint else { continue }
-            if let d = e.kernelDrops() { drops["\(e.localPort)"] = d - (dropsAtStart["\(e.localPort)"] ?? 0) }
-            await e.close()
+        let endpoints = ports.compactMap(\.endpoint)
+        for (port, d) in KernelCounters.socketDrops(localPorts: Set(endpoints.map(\.localPort))) {
+            drops["\(port)"] = d - (dropsAtStart["\(port)"] ?? 0)
         }
+        for e in endpoints { await e.close() }
         var outputErrors = await closeSerialLines()
         let ethernetDrops = await closeEthernetPorts()
         let now = ServeSession.now()

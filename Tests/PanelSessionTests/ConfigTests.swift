@@ -68,6 +68,8 @@ final class ConfigTests: XCTestCase {
             ("controllers:\n  - protocol: sacn\n    panel: { width: 4, height: 4 }\n    mapping: { start-universe: 0 }\n", 4, "controllers[0].mapping", "allows 1...63999"),
             ("controllers:\n  - protocol: artnet\n    panel: { width: 4, height: 4 }\n  - protocol: artnet\n    panel: { width: 4, height: 4 }\n", 4, "controllers[1].name", "used twice"),
             ("controllers: [\n", 2, "", "not valid YAML"),
+            ("controllers:\n" + String(repeating: "  - { protocol: ddp, panel: { width: 1, height: 1 } }\n", count: 1025), 2, "controllers", "at most 1024"),
+            (String(repeating: "[", count: 50_000), 1, "", "nesting"),
         ]
         for (yaml, line, key, text) in cases {
             do {
