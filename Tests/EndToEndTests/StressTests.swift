@@ -40,6 +40,12 @@ final class StressTests: XCTestCase {
             (Self.strip + sender + "thresholds:\n  latency: { p95: 3ms }\n", 7, "thresholds.latency.p95", "unknown key"),
             (Self.strip + sender + "thresholds:\n  max-lost-frames: some\n", 7, "thresholds.max-lost-frames", "integer"),
             (Self.strip + sender + "thresholds:\n  min-sustained-fps: 100\n", 7, "thresholds.min-sustained-fps", "ramp"),
+            (Self.strip + sender + "thresholds:\n  min-sustained-universes: 2\n", 7, "thresholds.min-sustained-universes", "ramp with universes"),
+            (Self.strip + "sender:\n  fps: 60\n  ramp: { universes: [1, 3, 1], step-seconds: 1 }\n", 7, "sender.ramp.universes", "holds 2 universes"),
+            (Self.strip + "sender:\n  ramp: { universes: [1, 2, 1], step-seconds: 1 }\n", 6, "sender.fps", "is missing"),
+            (Self.strip + "sender:\n  fps: 60\n  frames: 10\n  ramp: { universes: [1, 2, 1], step-seconds: 1 }\n", 7, "sender.frames", "ramp"),
+            (Self.strip + "  - { name: b, protocol: artnet, panel: { width: 170, height: 2 } }\nsender:\n  fps: 60\n  ramp: { universes: [1, 2, 1], step-seconds: 1 }\n",
+             8, "sender.ramp", "one controller"),
             ("controllers:\n  - protocol: artnet\n    panel: { width: 1, height: 2 }\n" + sender, 2, "controllers[0].panel", "frame stamp"),
         ]
         for (yaml, line, key, text) in cases {
@@ -194,6 +200,31 @@ final class StressTests: XCTestCase {
         XCTAssertEqual(r.controllers.map(\.name), ["a", "d", "o"])
         XCTAssertEqual(r.controllers.map(\.framesShown), [20, 20, 20])
         XCTAssertEqual(r.framesLost, 0)
+    }
+
+    /// A universe ramp runs one step per count on the panel's top rows: 170-pixel rows hold one
+    /// universe each, so the steps drive 1, 3 and 5 universes; in memory every step holds.
+    func testUniverseRampRunsEachStep() async throws {
+        let s = try parse("""
+            controllers:
+              - { name: a, protocol: artnet, panel: { width: 170, height: 6 } }
+            sender: { fps: 100, ramp: { universes: [1, 5, 2], step-seconds: 0.1 }, sync: on }
+            thresholds: { min-sustained-universes: 5 }
+
+            """)
+        XCTAssertEqual(s.universeRamp?.counts, [1, 3, 5])
+        XCTAssertEqual(s.universeRamp?.stepSeconds, 0.1)
+        let r = try await StressRunner.run(s)
+        XCTAssertEqual(r.universeRamp.map(\.universes), [1, 3, 5])
+        XCTAssertEqual(r.universeRamp.map(\.rows), [1, 3, 5])
+        XCTAssertEqual(r.universeRamp.map(\.frames), [10, 10, 10])
+        XCTAssertEqual(r.universeRamp.map(\.lost), [0, 0, 0])
+        XCTAssertEqual(r.controllers.first?.pixels, 170 * 5, "the result's body is the largest step that held")
+        // The sender's achieved rate and latency depend on the machine; a step that held has neither loss nor tears.
+        if r.universeRamp.allSatisfy(\.held) { XCTAssertEqual(r.sustainedUniverses, 5) }
+        let json = StressReport.json(r)
+        XCTAssertEqual(json["universe-ramp"]?["steps"]?.arrayValue?.count, 3)
+        XCTAssertTrue(StressReport.table(r).contains("universe ramp: 1 "), StressReport.table(r))
     }
 
     /// A threshold that cannot hold fails the run (exit 1) and its JUnit case; the others pass.

@@ -45,6 +45,12 @@ public enum StressReport {
             }.joined(separator: "; ") + "\n"
             out += "sustained: " + (r.sustainedFPS.map { "\(StressResult.number($0)) fps without a lost frame" } ?? "no step held") + "\n"
         }
+        if !r.universeRamp.isEmpty {
+            out += "universe ramp: " + r.universeRamp.map { s in
+                "\(s.universes) " + (s.held ? "held" : "failed (\(s.lost) lost, \(s.torn) torn, reached \(StressResult.number(s.achievedFPS)) fps, p99 \(StressResult.ms(s.p99)))")
+            }.joined(separator: "; ") + "\n"
+            out += "sustained: " + (r.sustainedUniverses.map { "\($0) universes at \(StressResult.number(r.universeRamp[0].fps)) fps without a lost frame" } ?? "no step held") + "\n"
+        }
         for t in r.thresholds {
             out += (t.passed ? "PASS " : "FAIL ") + "\(t.name) \(t.limit): \(t.measured)\n"
         }
@@ -91,6 +97,16 @@ public enum StressReport {
                              "p99-ms": .double(s.p99 * 1e3), "held": .bool(s.held)])
                 }),
                 "sustained-fps": r.sustainedFPS.map { .double($0) } ?? .null,
+            ])
+        }
+        if !r.universeRamp.isEmpty {
+            doc["universe-ramp"] = .object([
+                "steps": .array(r.universeRamp.map { s in
+                    .object(["universes": .int(s.universes), "rows": .int(s.rows), "fps": .double(s.fps), "frames": .int(s.frames), "lost": .int(s.lost),
+                             "torn": .int(s.torn), "packets-per-second": .double(s.packetsPerSecond), "achieved-fps": .double(s.achievedFPS),
+                             "p99-ms": .double(s.p99 * 1e3), "held": .bool(s.held)])
+                }),
+                "sustained-universes": r.sustainedUniverses.map { .int($0) } ?? .null,
             ])
         }
         return .object(doc)

@@ -48,6 +48,24 @@ public struct RampStep: Sendable {
     public var held: Bool { lost == 0 && achievedFPS >= 0.95 * fps }
 }
 
+/// One step of a universe ramp: a whole run at the sender's rate on the panel's top rows.
+public struct UniverseStep: Sendable {
+    public var universes: Int
+    public var rows: Int
+    public var fps: Double
+    public var frames: Int
+    public var lost: Int
+    public var torn: Int
+    public var packetsPerSecond: Double
+    /// Frames per second the sender reached in the step.
+    public var achievedFPS: Double
+    public var p99: Double
+    /// No frame lost or torn, the sender within 5 % of the rate, and p99 latency within two
+    /// frame intervals (later means the controller is falling behind and would lose frames in a
+    /// longer step).
+    public var held: Bool { lost == 0 && torn == 0 && achievedFPS >= 0.95 * fps && p99 <= 2 / fps }
+}
+
 /// One threshold of the scenario and how the run compares.
 public struct ThresholdOutcome: Sendable {
     public var name: String
@@ -69,6 +87,11 @@ public struct StressResult: Sendable {
     public var ramp: [RampStep]
     /// The highest ramp rate up to which every step held (nil without a ramp or when none held).
     public var sustainedFPS: Double?
+    /// Universe ramps: every step; the rest of the result is the run of the largest step that
+    /// held (the first step when none held).
+    public var universeRamp: [UniverseStep] = []
+    /// The most universes up to which every step held (nil without a universe ramp or when none held).
+    public var sustainedUniverses: Int?
     public var thresholds: [ThresholdOutcome]
 
     public var framesSent: Int { controllers.reduce(0) { $0 + $1.framesSent } }
@@ -161,6 +184,10 @@ public struct StressResult: Sendable {
         if let v = t.minSustainedFPS {
             out.append(ThresholdOutcome(name: "min-sustained-fps", limit: ">= \(Self.number(v))",
                                         measured: sustainedFPS.map(Self.number) ?? "none held", passed: (sustainedFPS ?? 0) >= v))
+        }
+        if let v = t.minSustainedUniverses {
+            out.append(ThresholdOutcome(name: "min-sustained-universes", limit: ">= \(v)",
+                                        measured: sustainedUniverses.map { "\($0)" } ?? "none held", passed: (sustainedUniverses ?? 0) >= v))
         }
         return out
     }

@@ -16,6 +16,7 @@ public enum StressRunner {
     /// Runs the scenario to the end. Throws `RunFailure` when the run itself fails (a port,
     /// a PTY, a transport that closed).
     public static func run(_ scenario: StressScenario) async throws -> StressResult {
+        if let ramp = scenario.universeRamp { return try await runUniverseRamp(scenario, ramp) }
         let cpuBefore = CPUTime.now()
         var lanes: [StressLane] = []
         for (i, c) in scenario.controllers.enumerated() {
@@ -32,6 +33,36 @@ public enum StressRunner {
         }
         let cpu = CPUTime.now() - cpuBefore
         return StressResult(scenario: scenario, lanes: lanes, received: received, cpu: cpu)
+    }
+
+    /// A universe ramp: one whole run per step, the controller's panel cut to the rows that
+    /// hold the step's universes, at the sender's fixed rate.
+    static func runUniverseRamp(_ s: StressScenario, _ ramp: StressScenario.UniverseRamp) async throws -> StressResult {
+        let c = s.controllers[0]
+        let perUniverse: Int
+        do { perUniverse = try c.channelMap().pixelsPerUniverse } catch { throw ConfigError(file: c.file, line: c.line, key: c.path + ".mapping", error.description) }
+        var steps: [UniverseStep] = []
+        var runs: [StressResult] = []
+        for count in ramp.counts {
+            var step = s
+            step.universeRamp = nil
+            step.frames = StressScenario.framesFor(seconds: ramp.stepSeconds, fps: s.fps)
+            step.controllers[0].height = max(1, min(c.height, count.multipliedReportingOverflow(by: perUniverse).partialValue / max(1, c.width)))
+            let universes: Int
+            do { universes = try step.controllers[0].channelMap().universeCount } catch { throw ConfigError(file: c.file, line: c.line, key: c.path + ".mapping", error.description) }
+            let r = try await run(step)
+            let lane = r.controllers.first
+            steps.append(UniverseStep(universes: universes, rows: step.controllers[0].height, fps: s.fps, frames: lane?.framesSent ?? 0,
+                                      lost: r.framesLost, torn: r.framesTorn, packetsPerSecond: r.packetsPerSecond,
+                                      achievedFPS: lane.map { $0.seconds > 0 ? Double($0.framesSent) / $0.seconds : 0 } ?? 0, p99: r.latency.p99))
+            runs.append(r)
+        }
+        let held = steps.prefix { $0.held }
+        var result = runs[max(0, held.count - 1)]
+        result.universeRamp = steps
+        result.sustainedUniverses = held.last?.universes
+        result.thresholds = result.evaluate(s.thresholds)
+        return result
     }
 
     /// The packet path for the scenario's faults.

@@ -33,6 +33,13 @@ public struct StressScenario: Sendable {
         public var stepSeconds: Double
     }
 
+    /// Universe counts tried one after the other at the sender's fixed rate, each for
+    /// `stepSeconds`: step k shows the panel's top rows holding `counts[k]` universes.
+    public struct UniverseRamp: Sendable, Equatable {
+        public var counts: [Int]
+        public var stepSeconds: Double
+    }
+
     /// The limits a run must keep; nil: not checked.
     public struct Thresholds: Sendable {
         /// Latency limits by name ("p50", "p90", "p99", "p99.9", "max"), in that order.
@@ -43,6 +50,8 @@ public struct StressScenario: Sendable {
         public var maxTornFrames: Int?
         /// Ramps: the highest rate without a lost frame must reach this.
         public var minSustainedFPS: Double?
+        /// Universe ramps: the most universes without a lost frame must reach this.
+        public var minSustainedUniverses: Int?
         public init() {}
 
         /// The latency values a threshold may name (`LatencySummary.value`).
@@ -63,6 +72,7 @@ public struct StressScenario: Sendable {
     /// Frames to send (with a ramp: all steps together).
     public var frames: Int
     public var ramp: Ramp?
+    public var universeRamp: UniverseRamp?
     public var sync: Bool
     public var faults: FaultSettings
     public var thresholds: Thresholds
@@ -104,8 +114,16 @@ public struct StressScenario: Sendable {
         let content = try parseContent(s)
         let sync = try s.bool("sync") ?? false
 
-        var fps: Double, frames: Int, ramp: Ramp? = nil
-        if let r = try s.fields("ramp") {
+        var fps: Double, frames: Int, ramp: Ramp? = nil, universeRamp: UniverseRamp? = nil
+        if let r = try s.fields("ramp"), r.has("universes") {
+            for key in ["duration", "frames"] where s.has(key) { throw s.error(key, "cannot be given with ramp: (the ramp sets the length)") }
+            guard controllers.count == 1 else { throw s.error("ramp", "a universe ramp drives one controller; this scenario has \(controllers.count)") }
+            fps = try fixedRate(s)
+            let ramped = try parseUniverseRamp(r, controller: controllers[0])
+            universeRamp = ramped
+            frames = ramped.counts.count * framesFor(seconds: ramped.stepSeconds, fps: fps)
+            if frames > maxFrames { throw s.error("ramp", "asks for \(frames) frames, more than \(maxFrames)") }
+        } else if let r = try s.fields("ramp") {
             for key in ["fps", "duration", "frames"] where s.has(key) { throw s.error(key, "cannot be given with ramp: (the ramp sets the rates and the length)") }
             ramp = try parseRamp(r)
             fps = ramp?.rates.first ?? 0
@@ -114,9 +132,7 @@ public struct StressScenario: Sendable {
             frames = total
             if frames > maxFrames { throw s.error("ramp", "asks for \(frames) frames, more than \(maxFrames)") }
         } else {
-            guard let text = try s.string("fps") else { throw s.error("fps", "is missing") }
-            guard let v = Double(text), v.isFinite, v >= lowestFPS, v <= maxFPS else { throw s.error("fps", "must be a number from \(lowestFPS) (above 0) to \(Int(maxFPS)), not \"\(text)\"") }
-            fps = v
+            fps = try fixedRate(s)
             let count = try s.int("frames", in: 1...maxFrames)
             let seconds = try s.string("duration")
             switch (count, seconds) {
@@ -131,9 +147,12 @@ public struct StressScenario: Sendable {
         }
 
         let faults = try top.fields("faults").map { f throws(ConfigError) in try parseFaults(f, transport: transport, controllers: controllers) } ?? FaultSettings()
-        let thresholds = try top.fields("thresholds").map { t throws(ConfigError) in try parseThresholds(t, ramp: ramp != nil) } ?? Thresholds()
+        let thresholds = try top.fields("thresholds").map { t throws(ConfigError) in
+            try parseThresholds(t, ramp: ramp != nil, universeRamp: universeRamp != nil)
+        } ?? Thresholds()
         return StressScenario(name: scenarioName(file), file: file, controllers: controllers, transportGiven: given, transport: transport,
-                              content: content, fps: fps, frames: frames, ramp: ramp, sync: sync, faults: faults, thresholds: thresholds)
+                              content: content, fps: fps, frames: frames, ramp: ramp, universeRamp: universeRamp, sync: sync, faults: faults,
+                              thresholds: thresholds)
     }
 
     /// Frames in `seconds` at `fps`, at least one.
@@ -199,8 +218,39 @@ public struct StressScenario: Sendable {
         return .images(canvases)
     }
 
+    /// The sender's `fps:`.
+    static func fixedRate(_ s: Fields) throws(ConfigError) -> Double {
+        guard let text = try s.string("fps") else { throw s.error("fps", "is missing") }
+        guard let v = Double(text), v.isFinite, v >= lowestFPS, v <= maxFPS else { throw s.error("fps", "must be a number from \(lowestFPS) (above 0) to \(Int(maxFPS)), not \"\(text)\"") }
+        return v
+    }
+
+    /// `ramp: { universes: [from, to, step], step-seconds: S }`; the panel must hold `to` universes.
+    static func parseUniverseRamp(_ r: Fields, controller c: ControllerConfig) throws(ConfigError) -> UniverseRamp {
+        try r.allow(["universes", "step-seconds"])
+        let parts = try r.stringList("universes")
+        let numbers = parts.compactMap { Int($0) }
+        guard parts.count == 3, numbers.count == 3, numbers[0] >= 1, numbers[0] <= numbers[1], numbers[2] >= 1 else {
+            throw r.error("universes", "must be [from, to, step] with 1 <= from <= to and step >= 1")
+        }
+        let most: Int
+        do { most = try c.channelMap().universeCount } catch { throw r.error("universes", "the panel cannot be mapped: \(error.description)") }
+        guard numbers[1] <= most else { throw r.error("universes", "goes to \(numbers[1]) but the panel of \(c.name) holds \(most) universes (make it taller)") }
+        let count = (numbers[1] - numbers[0]) / numbers[2] + 1
+        guard count <= 1000 else { throw r.error("universes", "makes \(count) steps, more than 1000") }
+        return UniverseRamp(counts: (0..<count).map { numbers[0] + $0 * numbers[2] }, stepSeconds: try stepSeconds(r))
+    }
+
+    static func stepSeconds(_ r: Fields) throws(ConfigError) -> Double {
+        guard let text = try r.string("step-seconds") else { throw r.error("step-seconds", "is missing") }
+        guard let seconds = Double(text) ?? parseDuration(text)?.seconds, seconds.isFinite, seconds > 0, seconds <= 3600 else {
+            throw r.error("step-seconds", "must be seconds above 0 and at most 3600, not \"\(text)\"")
+        }
+        return seconds
+    }
+
     static func parseRamp(_ r: Fields) throws(ConfigError) -> Ramp {
-        try r.allow(["fps", "step-seconds"])
+        try r.allow(["fps", "universes", "step-seconds"])
         let parts = try r.stringList("fps")
         let numbers = parts.compactMap { Double($0) }
         guard parts.count == 3, numbers.count == 3, numbers.allSatisfy({ $0.isFinite && $0 >= lowestFPS && $0 <= maxFPS }), numbers[0] <= numbers[1] else {
@@ -209,11 +259,7 @@ public struct StressScenario: Sendable {
         let count = ((numbers[1] - numbers[0]) / numbers[2]).rounded(.down) + 1
         guard count <= 1000 else { throw r.error("fps", "makes \(Int(count)) steps, more than 1000") }
         let rates = (0..<Int(count)).map { numbers[0] + Double($0) * numbers[2] }
-        guard let text = try r.string("step-seconds") else { throw r.error("step-seconds", "is missing") }
-        guard let seconds = Double(text) ?? parseDuration(text)?.seconds, seconds.isFinite, seconds > 0, seconds <= 3600 else {
-            throw r.error("step-seconds", "must be seconds above 0 and at most 3600, not \"\(text)\"")
-        }
-        return Ramp(rates: rates, stepSeconds: seconds)
+        return Ramp(rates: rates, stepSeconds: try stepSeconds(r))
     }
 
     static func parseFaults(_ f: Fields, transport: Transport, controllers: [ControllerConfig]) throws(ConfigError) -> FaultSettings {
@@ -302,8 +348,8 @@ public struct StressScenario: Sendable {
         return bits <= 1e15 ? bits : nil
     }
 
-    static func parseThresholds(_ t: Fields, ramp: Bool) throws(ConfigError) -> Thresholds {
-        try t.allow(["latency", "min-fps", "min-pps", "max-lost-frames", "max-torn-frames", "min-sustained-fps"])
+    static func parseThresholds(_ t: Fields, ramp: Bool, universeRamp: Bool) throws(ConfigError) -> Thresholds {
+        try t.allow(["latency", "min-fps", "min-pps", "max-lost-frames", "max-torn-frames", "min-sustained-fps", "min-sustained-universes"])
         var out = Thresholds()
         if let l = try t.fields("latency") {
             try l.allow(Set(Thresholds.latencyNames))
@@ -323,7 +369,9 @@ public struct StressScenario: Sendable {
         out.maxLostFrames = try t.int("max-lost-frames", in: 0...maxFrames)
         out.maxTornFrames = try t.int("max-torn-frames", in: 0...maxFrames)
         out.minSustainedFPS = try rate("min-sustained-fps")
-        if out.minSustainedFPS != nil && !ramp { throw t.error("min-sustained-fps", "needs sender.ramp") }
+        if out.minSustainedFPS != nil && !ramp { throw t.error("min-sustained-fps", "needs sender.ramp with fps") }
+        out.minSustainedUniverses = try t.int("min-sustained-universes", in: 1...Int(Int32.max))
+        if out.minSustainedUniverses != nil && !universeRamp { throw t.error("min-sustained-universes", "needs sender.ramp with universes") }
         return out
     }
 }
