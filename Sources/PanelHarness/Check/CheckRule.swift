@@ -31,9 +31,8 @@ public struct CheckRule: Sendable, Equatable {
 /// decoder take that decoder's explanation, so both say the same.
 public enum CheckRules {
     /// A rule whose ID and explanation are the decoder's.
-    private static func wire(_ id: String, _ severity: CheckSeverity, _ protocolName: String,
-                             _ explain: (RuleID) -> String?, orElse fallback: String = "") -> CheckRule {
-        CheckRule(id, severity, protocolName, explain(RuleID(id)) ?? fallback)
+    private static func wire(_ id: String, _ severity: CheckSeverity, _ protocolName: String, _ explain: (RuleID) -> String?) -> CheckRule {
+        CheckRule(id, severity, protocolName, explain(RuleID(id)) ?? id)
     }
 
     public static let all: [CheckRule] = artNet + e131 + ddp + others + profile
@@ -42,7 +41,7 @@ public enum CheckRules {
         wire("artnet.protocol-version", .info, "artnet", ArtNetViolations.explanation),
         wire("artnet.dmx.odd-length", .error, "artnet", ArtNetViolations.explanation),
         wire("artnet.dmx.length-range", .error, "artnet", ArtNetViolations.explanation),
-        wire("artnet.trailing-bytes", .warning, "artnet", ArtNetViolations.explanation),
+        CheckRule("artnet.trailing-bytes", .warning, "artnet", "bytes after the data the packet announces (Art-Net 4, ArtDmx: Length)"),
         wire("artnet.dmx.net-high-bit", .error, "artnet", ArtNetViolations.explanation),
         wire("artnet.nzs.zero-start-code", .error, "artnet", ArtNetViolations.explanation),
         wire("artnet.pollreply.short", .warning, "artnet", ArtNetViolations.explanation),
@@ -78,7 +77,7 @@ public enum CheckRules {
         wire("e131.universe-range", .error, "sacn", E131Violations.explanation),
         wire("e131.sync-address-range", .error, "sacn", E131Violations.explanation),
         wire("e131.options-reserved", .warning, "sacn", E131Violations.explanation),
-        wire("e131.trailing-bytes", .warning, "sacn", E131Violations.explanation),
+        CheckRule("e131.trailing-bytes", .warning, "sacn", "bytes after the last PDU its lengths announce (E1.31 5.4, 6.2.1, 7.1)"),
         wire("e131.discovery.universe", .error, "sacn", E131Violations.explanation),
         wire("e131.discovery.page", .error, "sacn", E131Violations.explanation),
         wire("e131.discovery.unsorted", .error, "sacn", E131Violations.explanation),
@@ -109,7 +108,7 @@ public enum CheckRules {
     static let ddp: [CheckRule] = [
         wire("ddp.version", .error, "ddp", DDPViolations.explanation),
         wire("ddp.reserved-flag", .warning, "ddp", DDPViolations.explanation),
-        wire("ddp.trailing-bytes", .warning, "ddp", DDPViolations.explanation),
+        CheckRule("ddp.trailing-bytes", .warning, "ddp", "bytes after the data the length field announces (DDP, header bytes 8-9)"),
         wire("ddp.sequence-high-bits", .warning, "ddp", DDPViolations.explanation),
         wire("ddp.data-over-1440", .warning, "ddp", DDPViolations.explanation),
         CheckRule("ddp.malformed", .error, "ddp", "packet the DDP decoder rejects (header too short, length past the end; DDP header)"),
@@ -120,8 +119,8 @@ public enum CheckRules {
     static let others: [CheckRule] = [
         wire("tpm2net.packet-number", .error, "tpm2net", TPM2NetViolations.explanation),
         wire("tpm2net.packet-count", .error, "tpm2net", TPM2NetViolations.explanation),
-        wire("tpm2net.missing-end-byte", .warning, "tpm2net", TPM2NetViolations.explanation),
-        wire("tpm2net.trailing-bytes", .warning, "tpm2net", TPM2NetViolations.explanation),
+        CheckRule("tpm2net.missing-end-byte", .warning, "tpm2net", "the datagram ends without the 0x36 end byte (TPM2.net, packet end)"),
+        CheckRule("tpm2net.trailing-bytes", .warning, "tpm2net", "bytes after the 0x36 end byte (TPM2.net, packet end)"),
         wire("tpm2net.data-over-1490", .warning, "tpm2net", TPM2NetViolations.explanation),
         CheckRule("tpm2net.malformed", .error, "tpm2net", "packet the TPM2.net decoder rejects (TPM2.net header)"),
         CheckRule("colorlight.row-marker", .warning, "colorlight", "row packet bytes 19-20 are not 08 88 (Colorlight 5A row packet 0x55)"),
