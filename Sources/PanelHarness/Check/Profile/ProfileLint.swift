@@ -3,25 +3,20 @@ import PanelCore
 import PanelDevice
 
 /// The rules a quirk profile's `SenderExpectations` switch on that read any protocol's stream
-/// facts (`ProtocolPlugin.summarize`): universes per address, frame rate, sync, TCP clients.
-/// Rules that need the packet's slots (preview, pixel split, per-address priority) live with
-/// their protocol's lint. Only traffic of the profile's protocol is judged.
+/// facts: universes per address, frame rate and sync (from replay's `TrafficStats`: per-stream
+/// intervals and the senders of sync packets), TCP clients. Rules that need the packet's slots
+/// (preview, pixel split, per-address priority) live with their protocol's lint. Only traffic
+/// of the profile's protocol is judged.
 final class ProfileLint {
     let profile: QuirkProfile
     private var expectations: SenderExpectations { profile.expectations }
-    private struct StreamKey: Hashable { var source: Endpoint; var destination: String; var universe: Int }
-    private struct Stream {
-        var first: (record: Int, time: Timestamp)
-        var last: Timestamp
-        /// Intervals between data packets (the first `maxIntervals`), in nanoseconds.
-        var intervals: [Int64] = []
-    }
-    private var streams: [StreamKey: Stream] = [:]
+    private let stats = TrafficStats()
+    /// The first record of each stream (sender and universe), for findings.
+    private struct StreamKey: Hashable { var source: Endpoint; var universe: Int }
+    private var firstRecord: [StreamKey: (record: Int, destination: String)] = [:]
     private var universesByAddress: [String: Set<Int>] = [:]
-    private var syncSenders: [String: (last: Timestamp?, intervals: [Int64])] = [:]
     /// Open TCP connections per server address.
     private var connections: [Endpoint: Set<Int>] = [:]
-    static let maxIntervals = 4096
     /// Rates within 5 % of the limit pass (capture timestamps jitter).
     static let rateTolerance = 1.05
 
@@ -44,68 +39,50 @@ final class ProfileLint {
             for (server, open) in connections where open.contains(e.connection) {
                 connections[server] = open.subtracting([e.connection])
             }
-        case .datagram, .frame:
-            guard let summary else { return }
-            switch summary.kind {
-            case .data:
-                guard let universe = summary.universe else { return }
-                data(universe, e, log)
-            case .sync:
-                guard syncSenders[e.source.address] != nil || syncSenders.count < Linter.maxStreams else { return }
-                var s = syncSenders[e.source.address] ?? (nil, [])
-                if let last = s.last, s.intervals.count < Self.maxIntervals { s.intervals.append((e.time - last).nanoseconds) }
-                s.last = e.time
-                syncSenders[e.source.address] = s
-            case .poll, .reply, .discovery, .other:
-                return
-            }
-        case .stream:
+        case .datagram:
+            stats.observe(plugin, UDPDatagram(recordNumber: e.recordNumber, time: e.time, source: e.source, destination: e.destination,
+                                              payload: ArraySlice(e.payload), udpLength: e.payload.count + 8))
+            guard let summary, summary.kind == .data, let universe = summary.universe else { return }
+            let key = StreamKey(source: e.source, universe: universe)
+            if firstRecord[key] == nil, firstRecord.count < Linter.maxStreams { firstRecord[key] = (e.recordNumber, e.destination.address) }
+            universes(universe, e, log)
+        case .frame, .stream:
             return
         }
     }
 
-    private func data(_ universe: Int, _ e: TrafficEvent, _ log: FindingLog) {
-        if let limit = expectations.maxUniversesPerAddress {
-            var set = universesByAddress[e.destination.address] ?? []
-            if !set.contains(universe), set.count < 65536, universesByAddress[e.destination.address] != nil || universesByAddress.count < Linter.maxStreams {
-                set.insert(universe)
-                universesByAddress[e.destination.address] = set
-                if set.count > limit {
-                    log.hit("profile.universes-per-address", e, universe: universe,
-                            "universe \(universe) is the \(set.count)th to \(e.destination.address); the controller serves \(limit)")
-                }
-            }
+    private func universes(_ universe: Int, _ e: TrafficEvent, _ log: FindingLog) {
+        guard let limit = expectations.maxUniversesPerAddress else { return }
+        var set = universesByAddress[e.destination.address] ?? []
+        guard !set.contains(universe), set.count < 65536,
+              universesByAddress[e.destination.address] != nil || universesByAddress.count < Linter.maxStreams else { return }
+        set.insert(universe)
+        universesByAddress[e.destination.address] = set
+        if set.count > limit {
+            log.hit("profile.universes-per-address", e, universe: universe,
+                    "universe \(universe) is the \(set.count)th to \(e.destination.address); the controller serves \(limit)")
         }
-        let key = StreamKey(source: e.source, destination: e.destination.address, universe: universe)
-        guard var s = streams[key] ?? (streams.count < Linter.maxStreams ? Stream(first: (e.recordNumber, e.time), last: e.time) : nil) else { return }
-        if s.last < e.time, s.intervals.count < Self.maxIntervals { s.intervals.append((e.time - s.last).nanoseconds) }
-        s.last = e.time
-        streams[key] = s
     }
 
     func finish(log: FindingLog, end: Timestamp) {
-        for (key, s) in streams.sorted(by: { $0.value.first.record < $1.value.first.record }) {
-            let sync = syncSenders[key.source.address]
-            if expectations.requiresSync && sync == nil {
-                log.hit("profile.sync-required", record: s.first.record, time: s.first.time, sender: key.source.description, universe: key.universe,
-                        "data to \(key.destination) and no sync from \(key.source.address)")
+        for (key, s) in zip(stats.streamKeys, stats.streamList) {
+            let sender = key.source.description
+            let first = firstRecord[StreamKey(source: key.source, universe: key.universe)]
+            let record = first?.record ?? 0
+            if expectations.requiresSync,
+               !stats.syncSenders.contains(TrafficStats.PacketKey(protocolName: key.protocolName, address: key.source.address)) {
+                log.hit("profile.sync-required", record: record, time: s.first, sender: sender, universe: key.universe,
+                        "data to \(first?.destination ?? "?") and no sync from \(key.source.address)")
             }
-            if let limit = expectations.maxFrameRate, limit > 0 {
-                // A sender that syncs shows a frame per sync; otherwise per data packet of a universe.
-                let intervals = sync.map { $0.intervals.isEmpty ? s.intervals : $0.intervals } ?? s.intervals
-                if let rate = Self.rate(intervals), rate > limit * Self.rateTolerance {
-                    log.hit("profile.frame-rate", record: s.first.record, time: s.first.time, sender: key.source.description, universe: key.universe,
+            // A frame per data packet of a universe (a sender that syncs sends each universe once per frame).
+            if let limit = expectations.maxFrameRate, limit > 0, s.packets >= 4 {
+                let median = s.intervals.valueAtPercentile(50)
+                let rate = median > 0 ? 1e6 / Double(median) : 0
+                if rate > limit * Self.rateTolerance {
+                    log.hit("profile.frame-rate", record: record, time: s.first, sender: sender, universe: key.universe,
                             String(format: "%.1f frames/s (median interval); the controller takes %.0f", rate, limit))
                 }
             }
         }
-    }
-
-    /// Frames per second from the median interval, when there are enough intervals to judge.
-    static func rate(_ intervals: [Int64]) -> Double? {
-        guard intervals.count >= 3 else { return nil }
-        let sorted = intervals.sorted()
-        let median = sorted[sorted.count / 2]
-        return median > 0 ? 1e9 / Double(median) : nil
     }
 }
