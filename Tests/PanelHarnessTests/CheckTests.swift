@@ -231,6 +231,45 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(rules(try novaStarCapture([good], clients: 2)), [], "without the profile two clients are fine")
     }
 
+    func testNovaStarChecksumErrorOnASerialLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString).pcap").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let w = try SerialCaptureWriter(path: path)
+        let request = NovaStarFrame.read(serial: 3, deviceType: NovaStar.DeviceType.sendingCard, address: 2, length: 2)
+        var bad = request.encoded()
+        bad[bad.count - 2] ^= 0x01
+        let reply = request.reply(ack: NovaStar.Ack.requestChecksum, data: []).encoded()
+        let t = Timestamp(nanoseconds: 1_700_000_000_000_000_000)
+        try request.encoded().withUnsafeBytes { try w.write(time: t, direction: .received, bytes: $0) }
+        try bad.withUnsafeBytes { try w.write(time: t + Timestamp(nanoseconds: 1_000_000), direction: .received, bytes: $0) }
+        try reply.withUnsafeBytes { try w.write(time: t + Timestamp(nanoseconds: 2_000_000), direction: .sent, bytes: $0) }
+        try w.close()
+        let result = CheckSession.run(capture: path, profile: nil)
+        XCTAssertEqual(result.findings.map(\.rule.id), ["novastar-checksum"])
+        XCTAssertEqual(result.findings.first?.firstRecord, 2)
+    }
+
+    // MARK: Colorlight (layer 2)
+
+    func testColorlightRowOver497Pixels() throws {
+        func row(_ pixels: Int) -> [UInt8] {
+            var f: [UInt8] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x22, 0x22, 0x33, 0x44, 0x55, 0x66, 0x55, 0, 0, 0, 0,
+                              UInt8(pixels >> 8), UInt8(pixels & 0xFF), 0x08, 0x88]
+            f += [UInt8](repeating: 0x40, count: pixels * 3)
+            return f
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString).pcap").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let w = try PcapWriter(path: path)
+        try w.write(time: Timestamp(nanoseconds: 1_700_000_000_000_000_000), bytes: row(497))
+        try w.write(time: Timestamp(nanoseconds: 1_700_000_000_010_000_000), bytes: row(498))
+        try w.close()
+        let result = CheckSession.run(capture: path, profile: nil)
+        XCTAssertEqual(result.findings.map(\.rule.id), ["colorlight.row-over-497"])
+        XCTAssertEqual(result.findings.first?.firstRecord, 2)
+        XCTAssertEqual(result.findings.first?.sender, "22:22:33:44:55:66")
+    }
+
     // MARK: profiles
 
     func testUniversesBeyondALegacyNode() throws {

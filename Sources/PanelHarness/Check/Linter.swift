@@ -60,7 +60,9 @@ final class FindingLog {
     var origin: Timestamp?
 
     func hit(_ id: String, _ e: TrafficEvent, universe: Int? = nil, sender: String? = nil, _ detail: @autoclosure () -> String = "") {
-        hit(id, record: e.recordNumber, time: e.time, sender: sender ?? e.source.description, universe: universe, detail())
+        // Layer-2 frames and serial lines have no port: their sender is the address alone.
+        let who = sender ?? (e.source.port == 0 ? e.source.address : e.source.description)
+        hit(id, record: e.recordNumber, time: e.time, sender: who, universe: universe, detail())
     }
 
     func hit(_ id: String, record: Int, time: Timestamp, sender: String, universe: Int?, _ detail: @autoclosure () -> String = "", count: Int = 1) {

@@ -104,8 +104,8 @@ final class E131Lint: ProtocolLint {
     /// A packet sent to a 239.255.x.y group must be for universe x·256 + y (E1.31 9.3.1).
     private func multicast(_ universe: Int, _ e: TrafficEvent, _ log: FindingLog) {
         let parts = e.destination.address.split(separator: ".")
-        guard parts.count == 4, parts[0] == "239", parts[1] == "255", let hi = Int(parts[2]), let lo = Int(parts[3]) else { return }
-        let group = hi * 256 + lo
+        guard parts.count == 4, parts[0] == "239", parts[1] == "255", let hi = UInt8(parts[2]), let lo = UInt8(parts[3]) else { return }
+        let group = Int(hi) << 8 | Int(lo)
         if group != universe {
             log.hit("e131.multicast.universe-mismatch", e, universe: universe, "universe \(universe) sent to \(e.destination.address) (universe \(group)'s group)")
         }
