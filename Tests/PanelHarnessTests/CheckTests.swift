@@ -113,6 +113,8 @@ final class CheckTests: XCTestCase {
         let packets = artStream(3) + [Packet(ms: 80, from: other, to: node, bytes: artSync())]
         XCTAssertEqual(rules(try capture(packets)), ["artnet.sync.not-sender"])
         XCTAssertEqual(rules(try capture(artStream(3) + [Packet(ms: 80, from: sender, to: node, bytes: artSync())])), [])
+        let syncFirst = [Packet(ms: 0, from: sender, to: node, bytes: artSync())] + artStream(3, start: 10)
+        XCTAssertEqual(rules(try capture(syncFirst)), [], "the sender's ArtSync before its first ArtDmx")
     }
 
     func testBroadcastArtDmxIsANote() throws {
@@ -229,6 +231,27 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(rules(try novaStarCapture([good], clients: 2), profile: "novastar-one-client"), ["profile.second-tcp-client"])
         XCTAssertEqual(rules(try novaStarCapture([good], clients: 1), profile: "novastar-one-client"), [])
         XCTAssertEqual(rules(try novaStarCapture([good], clients: 2)), [], "without the profile two clients are fine")
+    }
+
+    func testReconnectingTCPClientIsNotASecondClient() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString).pcap").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let w = try PcapWriter(path: path)
+        let tcp = TCPStreamWriter(writer: w)
+        let card = Endpoint(address: "10.0.0.70", port: 5200)
+        let ms = Timestamp(nanoseconds: 1_000_000)
+        var t = Timestamp(nanoseconds: 1_700_000_000_000_000_000)
+        let request = NovaStarFrame.read(serial: 1, deviceType: NovaStar.DeviceType.sendingCard, address: 2, length: 2).encoded()
+        for c in 0..<3 {
+            let id = try tcp.open(client: Endpoint(address: "10.0.0.5", port: UInt16(40000 + c)), server: card, time: t)
+            t = t + ms
+            if c > 0 { try request.withUnsafeBytes { try tcp.write(connection: id, fromClient: true, bytes: $0, time: t) } }  // the first sends nothing
+            t = t + ms
+            try tcp.close(connection: id, byClient: true, time: t)
+            t = t + ms
+        }
+        try w.close()
+        XCTAssertEqual(rules(path, profile: "novastar-one-client"), [])
     }
 
     func testNovaStarChecksumErrorOnASerialLine() throws {

@@ -43,12 +43,14 @@ public enum CheckSession {
         }
         var first: Timestamp?
         var last = Timestamp.zero
-        /// The protocol of each open TCP connection (decided on the client's first bytes).
-        var connections: [Int: ProtocolPlugin?] = [:]
+        /// The protocol of each open TCP connection: by the server's port when it opens, then by
+        /// the client's first bytes (`decided`).
+        var connections: [Int: (plugin: ProtocolPlugin?, decided: Bool)] = [:]
         var serialPlugin: ProtocolPlugin??
         func seen(_ t: Timestamp) {
             if first == nil { first = t }
             if t > last { last = t }
+            linter.recordRead(at: t)
         }
         let summary = decoder.run { event in
             switch event {
@@ -66,28 +68,27 @@ public enum CheckSession {
                 result.tcpConnections += 1
                 // The port names the protocol until the client's first bytes do.
                 let plugin = detector.protocolOf(stream: UnsafeRawBufferPointer(start: nil, count: 0), serverPort: flow.destination.port)
+                connections[connection] = (plugin, false)
                 linter.observe(TrafficEvent(kind: .connectionOpened, recordNumber: record, time: time, source: flow.source,
                                             destination: flow.destination, plugin: plugin, connection: connection))
             case .tcpData(let data):
                 seen(data.time)
                 data.payload.withUnsafeBytes { b in
-                    let plugin: ProtocolPlugin?
-                    if let known = connections[data.connection] {
-                        plugin = known
-                    } else {
-                        let server = data.fromClient ? data.flow.destination : data.flow.source
-                        plugin = data.fromClient ? detector.protocolOf(stream: b, serverPort: server.port) : nil
-                        if data.fromClient { connections[data.connection] = .some(plugin) }
+                    var route = connections[data.connection] ?? (nil, false)
+                    if data.fromClient && !route.decided {
+                        route = (detector.protocolOf(stream: b, serverPort: data.flow.destination.port), true)
+                        connections[data.connection] = route
                     }
+                    let plugin = route.plugin
                     linter.observe(TrafficEvent(kind: .stream, recordNumber: data.recordNumber, time: data.time, source: data.flow.source,
                                                 destination: data.flow.destination, plugin: plugin, payload: b,
                                                 connection: data.connection, fromClient: data.fromClient))
                 }
             case .tcpClose(let flow, let connection, let time, _):
                 seen(time)
-                guard let plugin = connections.removeValue(forKey: connection) else { return }
+                guard let route = connections.removeValue(forKey: connection) else { return }
                 linter.observe(TrafficEvent(kind: .connectionClosed, recordNumber: 0, time: time, source: flow.source,
-                                            destination: flow.destination, plugin: plugin, connection: connection))
+                                            destination: flow.destination, plugin: route.plugin, connection: connection))
             case .ethernet(let frame):
                 seen(frame.time)
                 result.layer2Frames += 1

@@ -98,7 +98,6 @@ public final class Linter {
     private let lints: [String: ProtocolLint]
     private let profileLint: ProfileLint?
     private var last = Timestamp.zero
-    public private(set) var events = 0
 
     public init(profile: QuirkProfile?) {
         self.profile = profile
@@ -112,10 +111,15 @@ public final class Linter {
     /// The rules this linter checks (the JUnit test cases).
     public var rulesChecked: [CheckRule] { CheckRules.checked(profile: profile) }
 
+    /// A capture record was read at `time` (whether or not it carries traffic): finding times
+    /// count from the first one.
+    public func recordRead(at time: Timestamp) {
+        if log.origin == nil { log.origin = time }
+        if time > last { last = time }
+    }
+
     public func observe(_ e: TrafficEvent) {
-        events += 1
-        if log.origin == nil { log.origin = e.time }
-        if e.time > last { last = e.time }
+        recordRead(at: e.time)
         let summary = e.plugin.flatMap { p in e.kind == .datagram || e.kind == .frame ? summarize(p, e) : nil }
         profileLint?.observe(e, summary, log: log)
         guard let plugin = e.plugin else { return }

@@ -11,6 +11,9 @@ final class ArtNetLint: ProtocolLint {
     private var streams: [StreamKey: Stream] = [:]
     /// Addresses that sent ArtDmx.
     private var dmxSenders: Set<String> = []
+    /// ArtSync per sending address: the first, and how many.
+    private struct Sync { var first: (record: Int, time: Timestamp); var sender: String; var count = 0 }
+    private var syncs: [String: Sync] = [:]
     /// Recent ArtPoll times per sender (the last `pollBurst`).
     private var polls: [String: [Timestamp]] = [:]
     static let pollBurst = 3
@@ -34,8 +37,10 @@ final class ArtNetLint: ProtocolLint {
                 log.hit("profile.pixel-split", e, universe: universe, "\(d.data.count) channels with data beyond channel \(limit)")
             }
         case .sync:
-            if !dmxSenders.isEmpty && !dmxSenders.contains(e.source.address) {
-                log.hit("artnet.sync.not-sender", e, "ArtDmx came from \(dmxSenders.sorted().prefix(3).joined(separator: ", "))")
+            // Judged at the end: the sender's own ArtDmx may start after its first ArtSync.
+            if var s = syncs[e.source.address] ?? (syncs.count < Linter.maxStreams ? Sync(first: (e.recordNumber, e.time), sender: e.source.description) : nil) {
+                s.count += 1
+                syncs[e.source.address] = s
             }
         case .poll:
             var recent = polls[e.source.address] ?? []
@@ -69,5 +74,11 @@ final class ArtNetLint: ProtocolLint {
         address == "255.255.255.255" || (address.split(separator: ".").count == 4 && address.hasSuffix(".255"))
     }
 
-    func finish(log: FindingLog, end: Timestamp) {}
+    func finish(log: FindingLog, end: Timestamp) {
+        guard !dmxSenders.isEmpty else { return }
+        for (address, s) in syncs.sorted(by: { $0.value.first.record < $1.value.first.record }) where !dmxSenders.contains(address) {
+            log.hit("artnet.sync.not-sender", record: s.first.record, time: s.first.time, sender: s.sender, universe: nil,
+                    "ArtDmx came from \(dmxSenders.sorted().prefix(3).joined(separator: ", "))", count: s.count)
+        }
+    }
 }
