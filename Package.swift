@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "PanelImageTests", dependencies: ["PanelImage", "PanelCore"]),
         .testTarget(name: "PanelCaptureTests", dependencies: ["PanelCapture", "PanelCore"]),
         .testTarget(name: "PanelSessionTests", dependencies: ["PanelSession", "PanelWire", "PanelDevice", "PanelImage", "PanelCapture"]),
+        .testTarget(name: "PanelHarnessTests", dependencies: ["PanelHarness", "PanelSession", "PanelCapture", "PanelWire", "PanelDevice", "PanelCore"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "PanelSession", "PanelImage", "PanelWire", "PanelDevice", "PanelCore", "PanelHarness", "PanelCapture",
             "PanelNet", "CPCAP",
