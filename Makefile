@@ -13,9 +13,9 @@ FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SMOKE_JOBS ?= 2
 FUZZ_TARGETS := artnet-decode sacn-decode artnet-node sacn-receiver ddp-display tpm2net-receiver opc-server tpm2-receiver enttec-widget \
   novastar-card colorlight-receiver novastar-framer opc-framer enttec-framer tpm2-framer ddp-decode tpm2net-decode colorlight-decode \
-  novastar-controller capture-reader config-loader scenario-loader
+  novastar-controller capture-reader config-loader scenario-loader check-capture
 # Targets whose inputs need more than 4 KiB (a NovaStar frame is up to 4116 bytes; capture files) get 16 KiB.
-FUZZ_LONG_TARGETS := novastar-card novastar-framer novastar-controller capture-reader
+FUZZ_LONG_TARGETS := novastar-card novastar-framer novastar-controller capture-reader check-capture
 FUZZ_MAX_LEN = len=4096; case " $(FUZZ_LONG_TARGETS) " in *" $$t "*) len=16384;; esac
 FUZZ_SUMMARY ?= .build/fuzz-summary.txt
 FUZZ_BUILD := .build-fuzz

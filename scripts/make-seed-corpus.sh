@@ -65,7 +65,7 @@ stream() { tr -d '\n' | xxd -r -p; }  # hex lines → one byte stream
 novastar_tsv="$captures"/novastar/baoerman_nova_probe_all_data.tsv
 novastar_pcap="$captures"/novastar/DERIVED_baoerman_nova_frames_tcp5200.pcap
 for t in novastar-card novastar-framer novastar-controller colorlight-receiver colorlight-decode opc-framer enttec-framer tpm2-framer \
-         ddp-decode tpm2net-decode capture-reader config-loader scenario-loader; do mkdir -p "Fuzz/corpus/$t"; done
+         ddp-decode tpm2net-decode capture-reader config-loader scenario-loader check-capture; do mkdir -p "Fuzz/corpus/$t"; done
 # novastar-card: the requests of the public transcript, as TCP reads and as one read per frame.
 tshark -r "$novastar_pcap" -Y 'tcp.dstport == 5200 && tcp.len > 0' -T fields -e tcp.payload 2>/dev/null | seq_of > Fuzz/corpus/novastar-card/transcript-tcp
 awk -F'\t' '$2 == "H>D" { print $3 }' "$novastar_tsv" | seq_of > Fuzz/corpus/novastar-card/transcript-requests
@@ -138,6 +138,12 @@ extract "$tmp/tpm2net.pcap" | sort -u | save tpm2net-decode
 # PanelSim's own (UDP, TCP, raw Ethernet).
 for f in "$captures"/*/*.pcap* "$tmp"/{ddp,opc,colorlight}.pcap; do
   if [ "$(stat -c %s "$f")" -le 8192 ]; then cat "$f" > "Fuzz/corpus/capture-reader/$(basename "$f")"; fi
+done
+# check-capture: the same captures, each with a last byte picking a quirk profile (or none).
+k=0
+for f in Fuzz/corpus/capture-reader/*; do
+  { cat "$f"; printf "\\x$(printf %02x $((k % 7)))"; } > "Fuzz/corpus/check-capture/$(basename "$f")"
+  k=$((k + 1))
 done
 # scenario-loader: the shipped scenarios.
 cp scenarios/*.yaml Fuzz/corpus/scenario-loader/

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PanelCapture
 import PanelCore
+import PanelDevice
 import PanelHarness
 import PanelSession
 
@@ -58,6 +59,21 @@ enum FileTargets {
                                  "record \(frame.recordNumber): lengths disagree")
         }
         FramerTargets.expect(records == summary.records, "CaptureReader read \(records) records, CaptureDecoder \(summary.records)")
+    }
+
+    /// The input as a capture linted by `panelsim check`: the last byte picks the quirk profile
+    /// (or none), the rest is the pcap or pcapng file.
+    static func checkCapture(_ b: UnsafeRawBufferPointer) {
+        guard let last = b.last else { return }
+        let profiles = QuirkProfile.all
+        let pick = Int(last) % (profiles.count + 1)
+        let file = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 1)])
+        guard let f = fopen(capturePath, "wb") else { return }
+        let written = fwrite(file.baseAddress, 1, file.count, f)
+        fclose(f)
+        guard written == file.count else { return }
+        let result = CheckSession.run(capture: capturePath, profile: pick < profiles.count ? profiles[pick] : nil)
+        _ = CheckReport.text(result)
     }
 
     /// The input as the text of a `serve` config. Errors are expected; crashes and traps are not.

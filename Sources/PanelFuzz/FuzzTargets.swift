@@ -32,6 +32,7 @@ enum FuzzTargets {
         "capture-reader": FileTargets.captureReader,
         "config-loader": FileTargets.configLoader,
         "scenario-loader": FileTargets.scenarioLoader,
+        "check-capture": FileTargets.checkCapture,
     ]
 
     /// A target feeding a small controller of `plugin`.
