@@ -76,24 +76,20 @@ public enum ServeReport {
                     "name": .string(c.name), "packets": .int(c.counters.packets), "frames": .int(c.counters.frames),
                     "torn": .int(c.counters.torn), "malformed": .int(c.counters.malformed.values.reduce(0, +)),
                 ]
-                if let g = c.golden {
-                    o["golden"] = .object([
-                        "compared": .int(g.compared), "matched": .int(g.matched), "passed": .bool(g.passed),
-                        "mismatches": .array(g.mismatches.map { m in
-                            .object(["frame": .int(m.frame), "reason": .string(m.reason), "diff": m.diffFile.map { .string($0) } ?? .null])
-                        }),
-                    ])
-                }
+                if let g = c.golden { o["golden"] = g.json }
                 return .object(o)
             }),
         ])
     }
 
-    public static func junit(_ result: ServeResult) -> JUnitReport {
-        JUnitReport(suites: result.controllers.map { c in
+    public static func junit(_ result: ServeResult) -> JUnitReport { junit(result.controllers, command: "serve") }
+
+    /// One suite per controller: its golden frames (one case each), or one case for the recording.
+    public static func junit(_ controllers: [ControllerResult], command: String) -> JUnitReport {
+        JUnitReport(suites: controllers.map { c in
             let summary = "\(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn"
             guard let g = c.golden else {
-                return .init(name: "panelsim serve \(c.name)", cases: [
+                return .init(name: "panelsim \(command) \(c.name)", cases: [
                     .init(name: "recording", className: c.name, failure: c.recordingStopped.map { "recording stopped: \($0)" }, output: summary),
                 ])
             }
@@ -105,7 +101,7 @@ public enum ServeReport {
                 guard let m = failed[frame] else { return .init(name: name, className: c.name) }
                 return .init(name: name, className: c.name, failure: m.reason + (m.diffFile.map { " (diff: \($0))" } ?? ""))
             }
-            return .init(name: "panelsim serve \(c.name) golden frames", cases: cases)
+            return .init(name: "panelsim \(command) \(c.name) golden frames", cases: cases)
         })
     }
 }

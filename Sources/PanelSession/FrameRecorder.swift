@@ -18,13 +18,46 @@ public struct RecordingOptions: Sendable {
     }
 }
 
+/// Which recorded frame a golden frame stands for.
+public enum GoldenMatch: String, Sendable, CaseIterable {
+    /// Recorded frame N against golden `frame-N.png`: the sender's timing must be the same.
+    case index
+    /// The sequence of distinct pictures: a frame equal to the one before it is a repeat, not a
+    /// new golden frame, so pacing and repeated frames do not matter, only what was shown in
+    /// which order.
+    case distinct
+}
+
 /// Golden comparison settings (`--expect DIR`).
 public struct GoldenOptions: Sendable {
     /// Folder holding `frame-000001.png`, … for this controller.
     public var directory: String
     /// Largest per-component difference still counted as equal.
     public var tolerance: Int
-    public init(directory: String, tolerance: Int) { self.directory = directory; self.tolerance = tolerance }
+    public var match: GoldenMatch
+    /// Write the recorded frames as the new golden set (replacing the folder's frames) instead
+    /// of comparing (`--update-golden`).
+    public var update: Bool
+    public init(directory: String, tolerance: Int, match: GoldenMatch = .index, update: Bool = false) {
+        self.directory = directory; self.tolerance = tolerance; self.match = match; self.update = update
+    }
+
+    /// A controller's golden folder under `--expect DIR`: `DIR/<controller>/`, or `DIR` itself
+    /// when the session has a single controller and `DIR` has no subfolder of its name.
+    public static func folder(_ dir: String, controller: String, single: Bool) -> String {
+        let sub = dir + "/" + controller
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: sub, isDirectory: &isDir), isDir.boolValue { return sub }
+        return single ? dir : sub
+    }
+
+    /// `--expect DIR` must be a folder, unless `--update-golden` is about to make it.
+    public static func checkFolder(_ dir: String, update: Bool) throws(ConfigError) {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir)
+        if exists && isDir.boolValue || !exists && update { return }
+        throw ConfigError(file: "--expect", line: nil, key: "", "\(dir) is not a folder of golden frames")
+    }
 }
 
 /// The outcome of comparing a recording with golden frames.
@@ -37,7 +70,21 @@ public struct GoldenResult: Sendable {
     public var compared = 0
     public var matched = 0
     public var mismatches: [Mismatch] = []
+    /// Frames equal to the one before them (`distinct` matching), not compared.
+    public var repeats = 0
+    /// Golden frames written (`--update-golden`).
+    public var updated = 0
     public var passed: Bool { mismatches.isEmpty }
+
+    /// As recording.json and `--json` show it.
+    public var json: JSONValue {
+        .object([
+            "compared": .int(compared), "matched": .int(matched), "passed": .bool(passed), "repeats": .int(repeats), "updated": .int(updated),
+            "mismatches": .array(mismatches.map { m in
+                .object(["frame": .int(m.frame), "reason": .string(m.reason), "diff": m.diffFile.map { .string($0) } ?? .null])
+            }),
+        ])
+    }
 }
 
 /// Writes one controller's frames: PNG files and frames.jsonl, in order, on a background
@@ -59,7 +106,9 @@ public final class FrameRecorder: @unchecked Sendable {
     private var lastWritten: Canvas?
     private var stoppedReason: String?
     private var goldenResult = GoldenResult()
-    private var lastFrameIndex = 0
+    /// The golden frame number the last compared frame stood for, and its picture (`distinct`).
+    private var lastGoldenIndex = 0
+    private var lastGoldenCanvas: Canvas?
     /// Frames not written as PNG, by reason ("identical", "backlog", "error").
     public private(set) var notWritten: [String: Int] = [:]
     public private(set) var written = 0
@@ -81,8 +130,21 @@ public final class FrameRecorder: @unchecked Sendable {
             throw OutputError(path: path, reason: "cannot create the file")
         }
         jsonl = h
+        if let g = golden, g.update { try FrameRecorder.clearGolden(g.directory) }
         let reserve = directory + "/" + FrameRecorder.reserveName
         reservePath = FrameRecorder.reserve(reserve, bytes: FrameRecorder.reserveBytes) ? reserve : nil
+    }
+
+    /// `--update-golden`: the folder exists and holds no frame-*.png of an older set.
+    private static func clearGolden(_ dir: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name.hasPrefix("frame-") && name.hasSuffix(".png") {
+                try FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        } catch {
+            throw OutputError(path: dir, reason: "cannot prepare the golden folder: \(error.localizedDescription)")
+        }
     }
 
     /// Space held on the recording's disk from the start (a hidden file), given back when the
@@ -127,9 +189,12 @@ public final class FrameRecorder: @unchecked Sendable {
                 var line = base
                 line.skipped = "backlog"
                 notWritten["backlog", default: 0] += 1
-                lastFrameIndex = event.index
                 append(line)
-                if golden != nil { goldenResult.compared += 1; goldenResult.mismatches.append(.init(frame: event.index, reason: "frame not recorded (backlog)", diffFile: nil)) }
+                if let g = golden, !g.update {
+                    lastGoldenIndex += 1
+                    goldenResult.compared += 1
+                    goldenResult.mismatches.append(.init(frame: lastGoldenIndex, reason: "frame \(event.index) not recorded (backlog)", diffFile: nil))
+                }
             }
             return
         }
@@ -137,9 +202,8 @@ public final class FrameRecorder: @unchecked Sendable {
         enqueue { [self] in
             var line = base
             defer { lock.lock(); pending -= 1; lock.unlock() }
-            lastFrameIndex = event.index
             let name = FrameRecorder.fileName(frame: event.index)
-            if let g = golden { compare(canvas, frame: event.index, golden: g) }
+            if let g = golden { checkGolden(canvas, g) }
             if !options.writePNG {
                 line.skipped = "no-png"
                 notWritten["no-png", default: 0] += 1
@@ -298,6 +362,28 @@ public final class FrameRecorder: @unchecked Sendable {
         jsonl = nil
     }
 
+    /// The frame against (or, updating, into) the golden frame it stands for: the next one, or
+    /// none when it repeats the last picture under `distinct` matching.
+    private func checkGolden(_ canvas: Canvas, _ g: GoldenOptions) {
+        if g.match == .distinct, let last = lastGoldenCanvas, last == canvas {
+            goldenResult.repeats += 1
+            return
+        }
+        lastGoldenIndex += 1
+        if g.match == .distinct { lastGoldenCanvas = canvas }
+        if g.update {
+            let path = g.directory + "/" + FrameRecorder.fileName(frame: lastGoldenIndex)
+            do {
+                try PNGFile.write(canvas, to: path, options: options.png)
+                goldenResult.updated += 1
+            } catch {
+                goldenResult.mismatches.append(.init(frame: lastGoldenIndex, reason: "cannot write golden frame: \(error)", diffFile: nil))
+            }
+            return
+        }
+        compare(canvas, frame: lastGoldenIndex, golden: g)
+    }
+
     private func compare(_ canvas: Canvas, frame: Int, golden g: GoldenOptions) {
         goldenResult.compared += 1
         let path = g.directory + "/" + FrameRecorder.fileName(frame: frame)
@@ -335,8 +421,8 @@ public final class FrameRecorder: @unchecked Sendable {
             try? jsonl?.close()
             jsonl = nil
             releaseReserve()
-            if let g = golden {
-                var next = lastFrameIndex + 1
+            if let g = golden, !g.update {
+                var next = lastGoldenIndex + 1
                 while FileManager.default.fileExists(atPath: g.directory + "/" + FrameRecorder.fileName(frame: next)) {
                     goldenResult.compared += 1
                     goldenResult.mismatches.append(.init(frame: next, reason: "golden frame was never received", diffFile: nil))

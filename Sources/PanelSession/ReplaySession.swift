@@ -14,6 +14,12 @@ public struct ReplayOptions: Sendable {
     public var writePNG: Bool
     /// Per-port protocol choices that win over content detection (`--decode-as`).
     public var overrides: [ProtocolDetector.Override]
+    /// Golden frames to compare each controller's frames with (`--expect DIR`), as in serve.
+    public var expectDirectory: String?
+    public var tolerance = 0
+    public var goldenMatch = GoldenMatch.index
+    /// Write the frames into `expectDirectory` as the new golden set.
+    public var updateGolden = false
     public init(capturePath: String, outputDirectory: String, config: SessionConfig?, writePNG: Bool = true,
                 overrides: [ProtocolDetector.Override] = []) {
         self.capturePath = capturePath; self.outputDirectory = outputDirectory; self.config = config
@@ -133,12 +139,17 @@ public final class ReplaySession {
         } catch {
             throw OutputError(path: options.outputDirectory, reason: "cannot create the folder: \(error.localizedDescription)")
         }
+        if let dir = options.expectDirectory { try GoldenOptions.checkFolder(dir, update: options.updateGolden) }
         let configs = try options.config?.controllers ?? viewWithoutConfig(&result)
         let targets = try configs.map { c -> Target in
             let map = try c.channelMap()
             let model = try c.plugin.makeDevice(ControllerSettings(name: c.name, map: map, frame: c.frame, options: c.options))
             let recording = RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil, writePNG: options.writePNG)
-            let recorder = try FrameRecorder(directory: options.outputDirectory + "/" + c.name, options: recording, golden: nil)
+            let golden = options.expectDirectory.map {
+                GoldenOptions(directory: GoldenOptions.folder($0, controller: c.name, single: configs.count == 1),
+                              tolerance: options.tolerance, match: options.goldenMatch, update: options.updateGolden)
+            }
+            let recorder = try FrameRecorder(directory: options.outputDirectory + "/" + c.name, options: recording, golden: golden)
             return Target(config: c, model: model, recorder: recorder)
         }
         let decoder: CaptureDecoder
@@ -360,13 +371,14 @@ public final class ReplaySession {
         for t in targets {
             t.model.finish(at: last)
             drain?(t)
-            _ = t.recorder.finish()
+            let golden = t.recorder.finish()
             let counters = t.model.counters
-            controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: nil, recordingStopped: t.recorder.stopReason,
+            controllers.append(ControllerResult(name: t.config.name, counters: counters, golden: t.recorder.golden == nil ? nil : golden,
+                                                recordingStopped: t.recorder.stopReason,
                                                        findings: t.model.findings, malformed: t.model.malformedPackets))
             if let stop = t.recorder.stopReason { errors.append("\(t.config.name): \(stop)") }
             let doc = RecordingDocument.make(controller: t.config, counters: counters, findings: t.model.findings,
-                                             malformed: t.model.malformedPackets, recorder: t.recorder, golden: nil,
+                                             malformed: t.model.malformedPackets, recorder: t.recorder, golden: t.recorder.golden == nil ? nil : golden,
                                              kernelDrops: nil, start: start, stop: Date())
             do { try FileText.write(doc.pretty, to: options.outputDirectory + "/" + t.config.name + "/recording.json") } catch {
                 errors.append("\(error)")

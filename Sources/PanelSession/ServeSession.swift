@@ -15,6 +15,9 @@ public struct ServeOptions: Sendable {
     public var recording = RecordingOptions()
     public var expectDirectory: String?
     public var tolerance = 0
+    public var goldenMatch = GoldenMatch.index
+    /// Write the recorded frames into `expectDirectory` as the new golden set.
+    public var updateGolden = false
     public var duration: Double?
     public var readyFile: String?
     public var statusLine = false
@@ -188,12 +191,7 @@ public final class ServeSession: @unchecked Sendable {
     }
 
     private func buildControllers() throws {
-        if let dir = options.expectDirectory {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-                throw ConfigError(file: "--expect", line: nil, key: "", "\(dir) is not a folder of golden frames")
-            }
-        }
+        if let dir = options.expectDirectory { try GoldenOptions.checkFolder(dir, update: options.updateGolden) }
         var byAddress: [String: Port] = [:]
         var order: [String] = []
         for c in config.controllers {
@@ -216,7 +214,10 @@ public final class ServeSession: @unchecked Sendable {
             }
             var recorder: FrameRecorder? = nil
             if let dir = options.recordDirectory {
-                let golden = options.expectDirectory.map { GoldenOptions(directory: goldenDirectory($0, controller: c.name), tolerance: options.tolerance) }
+                let golden = options.expectDirectory.map {
+                    GoldenOptions(directory: GoldenOptions.folder($0, controller: c.name, single: config.controllers.count == 1),
+                                  tolerance: options.tolerance, match: options.goldenMatch, update: options.updateGolden)
+                }
                 var recording = options.recording
                 if let frames = recording.maxBacklog {
                     // At most 256 MB of frames wait for the PNG writer, whatever the panel size.
@@ -278,13 +279,6 @@ public final class ServeSession: @unchecked Sendable {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    /// `DIR/<controller>/`, or `DIR` itself when a single controller runs and has no subfolder.
-    private func goldenDirectory(_ dir: String, controller: String) -> String {
-        let sub = dir + "/" + controller
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: sub, isDirectory: &isDir), isDir.boolValue { return sub }
-        return config.controllers.count == 1 ? dir : sub
-    }
 
     private func bindAll() async throws {
         for p in ports {
@@ -594,14 +588,7 @@ public enum RecordingDocument {
             }),
         ]
         if let reason = recorder.stopReason { doc["recording-stopped"] = .string(reason) }
-        if let g = golden {
-            doc["golden"] = .object([
-                "compared": .int(g.compared), "matched": .int(g.matched), "passed": .bool(g.passed),
-                "mismatches": .array(g.mismatches.map { m in
-                    .object(["frame": .int(m.frame), "reason": .string(m.reason), "diff": m.diffFile.map { .string($0) } ?? .null])
-                }),
-            ])
-        }
+        if let g = golden { doc["golden"] = g.json }
         return .object(doc)
     }
 }

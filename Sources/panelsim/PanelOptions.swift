@@ -74,3 +74,35 @@ struct PanelOptions: ParsableArguments {
 
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 func quoted(_ s: String) -> String { JSONValue.string(s).compact }
+
+extension GoldenMatch: ExpressibleByArgument {}
+
+/// `--expect DIR` and its companions, the same for serve and replay (README "Golden images in CI").
+struct GoldenFlags: ParsableArguments {
+    @Option(help: "Compare each frame with golden PNGs in this folder (DIR/<controller>/ with several controllers); exit 1 on a difference.")
+    var expect: String?
+    @Option(help: "Largest per-component difference that still matches a golden frame.")
+    var tolerance: Int = 0
+    @Option(help: "index: frame N against golden frame N; distinct: the sequence of distinct pictures (repeats skipped).")
+    var match: GoldenMatch = .index
+    @Flag(help: "Write the frames into --expect DIR as the new golden set instead of comparing (replaces its frame-*.png).")
+    var updateGolden = false
+
+    func validate() throws {
+        if tolerance < 0 || tolerance > 255 { throw UsageError(message: "--tolerance must be 0...255") }
+        if updateGolden && expect == nil { throw UsageError(message: "--update-golden needs --expect DIR (where the golden frames go)") }
+    }
+
+    /// One line on the outcome for the terminal, then the first differences.
+    static func verdict(_ g: GoldenResult) -> String {
+        if g.updated > 0 || (g.compared == 0 && g.mismatches.isEmpty && g.repeats == 0) {
+            return "golden: \(g.updated) frames written as the new golden set"
+        }
+        var line = g.passed ? "golden: \(g.matched)/\(g.compared) frames match" : "golden: \(g.mismatches.count) of \(g.compared) frames differ"
+        if g.repeats > 0 { line += " (\(g.repeats) repeats skipped)" }
+        for m in g.mismatches.prefix(10) {
+            line += "\n  frame \(m.frame): \(m.reason)" + (m.diffFile.map { " (diff: \($0))" } ?? "")
+        }
+        return line
+    }
+}

@@ -23,6 +23,9 @@ struct Replay: AsyncParsableCommand {
     var json: String?
     @Flag(help: "Decode and diagnose without writing PNGs (frames.jsonl and the reports are still written).")
     var noPng = false
+    @OptionGroup var golden: GoldenFlags
+    @Option(help: "Write JUnit XML here: with --expect one test case per golden frame, otherwise one per controller.")
+    var junit: String?
     @Option(help: ArgumentHelp("Decode a port's traffic as a protocol, whatever its content: PORT=PROTOCOL, udp:PORT=… or tcp:PORT=… ('none' ignores the port). Repeatable.",
                                valueName: "port=protocol"))
     var decodeAs: [String] = []
@@ -50,8 +53,13 @@ struct Replay: AsyncParsableCommand {
         guard let out else { throw ValidationError("give --out DIR (or --live --to HOST)") }
         let sessionConfig = try config.map { try SessionConfig.load(path: $0) }
         let overrides = try decodeAs.map { try ProtocolDetector.parseOverride($0, registry: .standard) }
-        let session = ReplaySession(options: ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig,
-                                                           writePNG: !noPng, overrides: overrides))
+        var replayOptions = ReplayOptions(capturePath: capture, outputDirectory: out, config: sessionConfig, writePNG: !noPng, overrides: overrides)
+        try golden.validate()
+        replayOptions.expectDirectory = golden.expect
+        replayOptions.tolerance = golden.tolerance
+        replayOptions.goldenMatch = golden.match
+        replayOptions.updateGolden = golden.updateGolden
+        let session = ReplaySession(options: replayOptions)
         let stats = TrafficStats()
         session.observer = { plugin, datagram in stats.observe(plugin, datagram) }
         let progress = ProgressLine(label: "replay")
@@ -76,6 +84,7 @@ struct Replay: AsyncParsableCommand {
         for (reason, n) in result.ignored.sorted(by: { $0.key < $1.key }) { lines.append("  ignored \(n): \(reason)") }
         for c in result.controllers {
             lines.append("\(c.name): \(c.counters.packets) packets, \(c.counters.frames) frames, \(c.counters.torn) torn → \(out)/\(c.name)/")
+            if let g = c.golden { lines.append("  " + GoldenFlags.verdict(g)) }
         }
         let report = ReplayReport.json(capture: capture, result: result, stats: stats)
         try FileText.write(report.pretty, to: out + "/report.json")
@@ -89,13 +98,19 @@ struct Replay: AsyncParsableCommand {
                 "ignored": .object(result.ignored.mapValues { .int($0) }),
                 "capture-error": result.captureError.map { .string($0) } ?? .null,
                 "controllers": .array(result.controllers.map { c in
-                    .object(["name": .string(c.name), "packets": .int(c.counters.packets), "frames": .int(c.counters.frames), "torn": .int(c.counters.torn)])
+                    var o: [String: JSONValue] = ["name": .string(c.name), "packets": .int(c.counters.packets), "frames": .int(c.counters.frames),
+                                                  "torn": .int(c.counters.torn)]
+                    if let g = c.golden { o["golden"] = g.json }
+                    return .object(o)
                 }),
+                "passed": .bool(!result.controllers.contains { !($0.golden?.passed ?? true) }),
             ])
             try FileText.write(doc.pretty, to: path)
         }
+        if let path = junit { try FileText.write(ServeReport.junit(result.controllers, command: "replay").xml, to: path) }
         for e in result.outputErrors { printError("not written: \(e)") }
         if let e = result.captureError { throw RunError(message: "capture read stopped: \(e) (everything before it was recorded)") }
         if !result.outputErrors.isEmpty { throw ExitCode(Exit.runFailed) }
+        if result.controllers.contains(where: { !($0.golden?.passed ?? true) }) { throw ExitCode(Exit.checkFailed) }
     }
 }

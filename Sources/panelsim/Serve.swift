@@ -44,10 +44,7 @@ struct Serve: AsyncParsableCommand {
     var duration: Double?
     @Flag(help: "Drop packets that break a spec rule instead of acting on them.")
     var strict = false
-    @Option(help: "Compare each recorded frame with golden PNGs in this folder (by frame index); exit 1 on a difference.")
-    var expect: String?
-    @Option(help: "Largest per-component difference that still matches a golden frame.")
-    var tolerance: Int = 0
+    @OptionGroup var golden: GoldenFlags
     @Option(name: .customLong("ready-file"), help: "Write the bound addresses here (JSON) once listening.")
     var readyFile: String?
     @Flag(name: .customLong("skip-identical"), help: "Do not write PNGs for frames identical to the last one.")
@@ -70,13 +67,15 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         if let d = duration, !(d.isFinite && d > 0 && d <= 1e9) { throw UsageError(message: "--duration must be a number of seconds above 0") }
         if receiveBuffer < 0 || receiveBuffer > Int(Int32.max) { throw UsageError(message: "--receive-buffer must be 0...\(Int32.max) bytes") }
-        if tolerance < 0 || tolerance > 255 { throw UsageError(message: "--tolerance must be 0...255") }
+        try golden.validate()
         let sessionConfig = try loadConfig()
         var options = ServeOptions()
         options.recordDirectory = record
         options.recording = RecordingOptions(png: .fast, skipIdentical: skipIdentical, maxBacklog: 256)
-        options.expectDirectory = expect
-        options.tolerance = max(0, tolerance)
+        options.expectDirectory = golden.expect
+        options.tolerance = golden.tolerance
+        options.goldenMatch = golden.match
+        options.updateGolden = golden.updateGolden
         options.duration = duration
         options.readyFile = readyFile
         options.statusLine = !quiet && isTerminal()
@@ -85,7 +84,7 @@ struct Serve: AsyncParsableCommand {
         options.pcapPath = pcap
         options.stateFile = state
         options.allowRemote = allowRemote
-        if expect != nil && record == nil {
+        if golden.expect != nil && record == nil {
             throw UsageError(message: "--expect needs --record DIR (frames are compared as they are recorded)")
         }
         let logger = Logger(label: "panelsim.serve")
@@ -111,13 +110,7 @@ struct Serve: AsyncParsableCommand {
             if let r = record { line += " → \(r)/\(c.name)/" }
             if let stop = c.recordingStopped { line += " (recording stopped: \(stop))" }
             FileHandle.standardError.write(Data((line + "\n").utf8))
-            if let g = c.golden {
-                let verdict = g.passed ? "golden: \(g.matched)/\(g.compared) frames match" : "golden: \(g.mismatches.count) of \(g.compared) frames differ"
-                FileHandle.standardError.write(Data(("  " + verdict + "\n").utf8))
-                for m in g.mismatches.prefix(10) {
-                    FileHandle.standardError.write(Data(("  frame \(m.frame): \(m.reason)" + (m.diffFile.map { " (diff: \($0))" } ?? "") + "\n").utf8))
-                }
-            }
+            if let g = c.golden { FileHandle.standardError.write(Data(("  " + GoldenFlags.verdict(g) + "\n").utf8)) }
         }
         if let path = json { try FileText.write(ServeReport.json(result).pretty, to: path) }
         if let path = junit { try FileText.write(ServeReport.junit(result).xml, to: path) }

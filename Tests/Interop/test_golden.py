@@ -69,3 +69,31 @@ def test_expect_missing_folder_is_a_usage_error(tmp_path):
                               "--expect", str(tmp_path / "nowhere"), "--duration", "1"], check=False)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "nowhere" in r.stderr
+
+
+def test_replay_golden_workflow(tmp_path):
+    """The CI recipe on a capture: `replay --update-golden` makes the set, `replay --expect`
+    passes on the same capture, a changed golden frame fails it (exit 1, one failed JUnit case,
+    a diff image)."""
+    capture = tmp_path / "send.pcap"
+    harness.run_panelsim(["send", "--protocol", "artnet", "--to", "127.0.0.1", "--pattern", "counter", "--size", SIZE,
+                          "--frames", str(FRAMES), "--fps", "30", "--sync", "--pcap", str(capture)])
+    golden = tmp_path / "golden"
+    r = harness.run_panelsim(["replay", str(capture), "--out", str(tmp_path / "a"), "--expect", str(golden), "--update-golden"])
+    assert "5 frames written as the new golden set" in r.stderr, r.stderr
+    assert sorted(p.name for p in golden.glob("frame-*.png")) == [f"frame-00000{k}.png" for k in range(1, 6)]
+
+    r = harness.run_panelsim(["replay", str(capture), "--out", str(tmp_path / "b"), "--expect", str(golden),
+                              "--junit", str(tmp_path / "b.xml")])
+    cases, failed = _junit(tmp_path / "b.xml")
+    assert len(cases) == FRAMES and not failed
+
+    w, h, planes, rows = harness.read_png(golden / "frame-000003.png")  # the universe view: gray
+    rows[0][0] = (rows[0][0] + 50) % 256
+    harness.write_png(golden / "frame-000003.png", w, h, rows, rgb=planes == 3)
+    r = harness.run_panelsim(["replay", str(capture), "--out", str(tmp_path / "c"), "--expect", str(golden),
+                              "--junit", str(tmp_path / "c.xml")], check=False)
+    assert r.returncode == 1, r.stderr
+    cases, failed = _junit(tmp_path / "c.xml")
+    assert len(cases) == FRAMES and [c.get("name") for c in failed] == ["frame-000003.png"]
+    assert (tmp_path / "c" / "artnet-127.0.0.1-6454" / "diff-000003.png").is_file()  # the universe view's folder

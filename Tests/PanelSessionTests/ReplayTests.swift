@@ -120,6 +120,66 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(times.last ?? 0, Double(jump) + 9.0 / 30, accuracy: 0.01)
     }
 
+    /// Golden frames from a replay: `--update-golden` writes the set, the same capture then
+    /// matches it frame by frame, a changed golden frame is a mismatch with a diff image; with
+    /// `distinct` matching a capture whose every frame is sent twice matches the set of the
+    /// capture without repeats.
+    func testReplayGoldenUpdateCompareAndDistinct() throws {
+        let (path, _) = try writeCapture(frames: 6)
+        let config = try SessionConfig.parse(yaml: yaml, file: "t")
+        func replay(_ capture: String, out: String, match: GoldenMatch = .index, update: Bool = false) throws -> GoldenResult? {
+            var o = ReplayOptions(capturePath: capture, outputDirectory: dir + "/" + out, config: config)
+            o.expectDirectory = dir + "/golden"
+            o.goldenMatch = match
+            o.updateGolden = update
+            return try ReplaySession(options: o).run().controllers.first?.golden
+        }
+        let written = try XCTUnwrap(try replay(path, out: "a", update: true))
+        XCTAssertEqual(written.updated, 6)
+        XCTAssertEqual(try PNGFile.read(path: dir + "/golden/frame-000003.png"), TestPattern.counter.render(frame: 2, width: 170, height: 3, format: .rgb))
+        let same = try XCTUnwrap(try replay(path, out: "b"))
+        XCTAssertEqual(same.compared, 6)
+        XCTAssertEqual(same.matched, 6)
+        XCTAssertTrue(same.passed)
+
+        var changed = TestPattern.counter.render(frame: 3, width: 170, height: 3, format: .rgb)
+        changed.bytes[0] = changed.bytes[0] &+ 100
+        try PNGFile.write(changed, to: dir + "/golden/frame-000004.png")
+        let differs = try XCTUnwrap(try replay(path, out: "c"))
+        XCTAssertEqual(differs.mismatches.map(\.frame), [4])
+        XCTAssertEqual(differs.mismatches.first?.diffFile, "diff-000004.png")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/c/pole/diff-000004.png"))
+
+    }
+
+    /// `distinct` matching: pictures shown A A B B B C match the golden set A B C (three
+    /// repeats skipped); by index the same frames differ from frame 2 on; a missing last
+    /// picture is a golden frame never received.
+    func testDistinctGoldenMatchingSkipsRepeats() throws {
+        let pictures = (0..<3).map { TestPattern.counter.render(frame: $0, width: 16, height: 4, format: .rgb) }
+        try FileManager.default.createDirectory(atPath: dir + "/golden", withIntermediateDirectories: true)
+        for (k, p) in pictures.enumerated() { try PNGFile.write(p, to: dir + "/golden/" + FrameRecorder.fileName(frame: k + 1)) }
+        func record(_ order: [Int], match: GoldenMatch, out: String) throws -> GoldenResult {
+            let recorder = try FrameRecorder(directory: dir + "/" + out, options: RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil),
+                                             golden: GoldenOptions(directory: dir + "/golden", tolerance: 0, match: match))
+            for (i, k) in order.enumerated() {
+                recorder.record(FrameEvent(index: i + 1, time: Timestamp(nanoseconds: Int64(i) * 1_000_000), canvas: pictures[k], universes: [],
+                                           sources: [], torn: false, synchronized: false), time: Double(i))
+            }
+            return recorder.finish()
+        }
+        let distinct = try record([0, 0, 1, 1, 1, 2], match: .distinct, out: "a")
+        XCTAssertEqual(distinct.compared, 3)
+        XCTAssertEqual(distinct.matched, 3)
+        XCTAssertEqual(distinct.repeats, 3)
+        XCTAssertTrue(distinct.passed)
+        let byIndex = try record([0, 0, 1, 1, 1, 2], match: .index, out: "b")
+        XCTAssertEqual(byIndex.mismatches.map(\.frame), [2, 3, 4, 5, 6])
+        let short = try record([0, 1, 1], match: .distinct, out: "c")
+        XCTAssertEqual(short.mismatches.map(\.frame), [3])
+        XCTAssertEqual(short.mismatches.first?.reason, "golden frame was never received")
+    }
+
     /// frames.jsonl lines are written directly, without building JSON values: the text must be
     /// exactly what the generic JSON writer makes of the same line.
     func testFrameLinesAreTheJSONOfTheirObject() {
