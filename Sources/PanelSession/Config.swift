@@ -143,7 +143,7 @@ public struct SessionConfig: Sendable {
             }
             guard found.protocolName == plugin.name else {
                 let mine = QuirkProfile.all.filter { $0.protocolName == plugin.name }.map(\.name)
-                throw f.error("profile", "\"\(p)\" is a \(found.protocolName) profile, not \(plugin.name)"
+                throw f.error("profile", "\"\(p)\" is a profile for \(found.protocolName), not \(plugin.name)"
                               + (mine.isEmpty ? " (\(plugin.name) has none)" : " (\(plugin.name) has: \(mine.joined(separator: ", ")))"))
             }
             profile = found
