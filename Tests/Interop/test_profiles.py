@@ -122,3 +122,24 @@ def test_sacn_per_address_priority_decides_each_slot(tmp_path, panelsim):
     names = {s.get("name") for s in written[-1]["sources"]}
     assert names == {"profile-a", "profile-b"}, names
     assert rec.meta["counters"]["events"].get("per-address-priority", 0) >= 1, rec.meta["counters"]["events"]
+
+
+def test_profiles_lists_every_profile_with_a_line_each(panelsim):
+    lines = harness.run_panelsim(["profiles"]).stdout.splitlines()
+    names = [l.split()[0] for l in lines]
+    assert names == ["artnet-legacy-4port", "artnet-needs-sync", "wled", "sacn-preview-priority",
+                     "novastar-one-client", "colorlight-fw13"], lines
+    assert lines[2].split()[1] == "sacn" and "170 RGB pixels" in lines[2], lines[2]
+    doc = json.loads(harness.run_panelsim(["profiles", "--json"]).stdout)
+    assert [p["name"] for p in doc] == names
+    legacy = doc[0]
+    assert legacy["protocol"] == "artnet" and legacy["options"] == {"max-ports": "4"}, legacy
+    assert legacy["expectations"]["max-universes-per-address"] == 4 and legacy["expectations"]["max-frame-rate"] == 44
+    assert doc[2]["pixels-per-universe"] == {"rgb": 170, "rgbw": 128}, doc[2]
+
+
+def test_unknown_profile_is_a_usage_error(panelsim):
+    r = harness.run_panelsim(["serve", "--protocol", "sacn", "--size", "4x1", "--profile", "artnet-needs-sync",
+                              "--duration", "0.1"], check=False)
+    assert r.returncode == 2, r
+    assert "--profile: \"artnet-needs-sync\" is a profile for artnet, not sacn" in r.stderr, r.stderr
