@@ -46,6 +46,8 @@ public final class E131Receiver: DeviceModel {
     public static let maxSourcesPerUniverse = 16
     /// Alternate start codes already reported as a finding (once each).
     private var startCodesReported: Set<UInt8> = []
+    /// Sources whose per-address priority lapsed, already reported (bounded).
+    private var papLapseReported: Set<CID> = []
     static let startCodeEvents = (0...255).map { "start-code-\(Text.hexByte(UInt8($0)))-not-level-data" }
     /// Sync addresses tracked at most.
     public static let maxSyncAddresses = 64
@@ -254,8 +256,9 @@ public final class E131Receiver: DeviceModel {
         }
         if d.startCode == 0xDD && settings.perAddressPriority {
             records.counters.count("per-address-priority")
-            if u.sources[i].pap.isEmpty {
-                u.sources[i].pap = [UInt8](repeating: 0, count: 512)
+            if u.sources[i].pap.isEmpty { u.sources[i].pap = [UInt8](repeating: 0, count: 512) }
+            if !startCodesReported.contains(0xDD) {
+                startCodesReported.insert(0xDD)
                 records.find("per-address-priority", universe: Int(d.universe), at: now,
                              "universe \(d.universe) receives per-address priority (start code 0xDD) from \"\(u.sources[i].name)\" (\(address)): it decides which source drives each slot")
             }
@@ -334,6 +337,8 @@ public final class E131Receiver: DeviceModel {
             u.sources[j].papSeen = nil
             u.sources[j].papLength = 0
             records.counters.count("per-address-priority-lapsed")
+            // Reported once per source, not for each of its universes.
+            guard papLapseReported.count < E131Receiver.maxDiscoveredSources, papLapseReported.insert(u.sources[j].cid).inserted else { continue }
             records.find("per-address-priority-lapsed", universe: Int(d.universe), at: now,
                          "sACN source \"\(u.sources[j].name)\" sent no per-address priority on universe \(d.universe) for 2.5 s: its packet priority \(u.sources[j].priority) applies again")
         }
