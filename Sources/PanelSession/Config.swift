@@ -45,6 +45,8 @@ public struct ControllerConfig: Sendable {
     public var mapping: MappingSettings
     public var frame: FrameSettings
     public var options: [String: String]
+    /// The quirk profile the controller reproduces (`profile:`); its options are in `options`.
+    public var profile: QuirkProfile?
     /// Pictures named by options (the plugin's `imageOptions`), loaded and sized to the panel.
     public var images: [String: Canvas] = [:]
     /// Line of the controller's entry in the config file, for later error messages.
@@ -81,6 +83,7 @@ public struct ControllerConfig: Sendable {
                                 "layout": .string(mapping.layout.rawValue), "flip": .array(flip)]),
             "frame": .object(["sync": .string(frame.sync.rawValue), "timeout": frame.timeout.map { .double($0.seconds) } ?? .string("auto")]),
             "options": .object(options.mapValues { .string($0) }),
+            "profile": profile.map { .string($0.name) } ?? .null,
         ]
     }
 }
@@ -159,10 +162,22 @@ public struct SessionConfig: Sendable {
 
     static func parseController(_ node: Node, path: String, file: String, registry: ProtocolRegistry) throws(ConfigError) -> ControllerConfig {
         let f = try Fields(node, path: path, file: file)
-        try f.allow(["name", "protocol", "transport", "panel", "mapping", "frame", "options"])
+        try f.allow(["name", "protocol", "transport", "panel", "mapping", "frame", "options", "profile"])
         let protoName = try f.requiredString("protocol")
         guard let plugin = registry.plugin(named: protoName) else {
             throw f.error("protocol", "unknown protocol \"\(protoName)\" (known: \(registry.names.joined(separator: ", ")))")
+        }
+        var profile: QuirkProfile? = nil
+        if let p = try f.string("profile") {
+            guard let found = QuirkProfile.named(p) else {
+                throw f.error("profile", "unknown profile \"\(p)\" (known: \(QuirkProfile.all.map(\.name).joined(separator: ", ")))")
+            }
+            guard found.protocolName == plugin.name else {
+                let mine = QuirkProfile.all.filter { $0.protocolName == plugin.name }.map(\.name)
+                throw f.error("profile", "\"\(p)\" is a profile for \(found.protocolName), not \(plugin.name)"
+                              + (mine.isEmpty ? " (\(plugin.name) has none)" : " (\(plugin.name) has: \(mine.joined(separator: ", ")))"))
+            }
+            profile = found
         }
         let name = try f.string("name") ?? plugin.name
         try validateName(name, f)
@@ -227,10 +242,23 @@ public struct SessionConfig: Sendable {
 
         // mapping
         var mapping = MappingSettings(startUniverse: plugin.defaultStartUniverse, channelsPerUniverse: pixel.defaultChannelsPerUniverse)
+        // A profile that reads a fixed number of pixels per universe (WLED) forces the channels.
+        var forcedChannels: Int? = nil
+        if let prof = profile, !prof.pixelsPerUniverse.isEmpty {
+            guard let pixels = prof.pixelsPerUniverse[pixel] else {
+                let formats = prof.pixelsPerUniverse.keys.map(\.rawValue).sorted().joined(separator: " or ")
+                throw p.error("pixel", "profile \(prof.name) drives \(formats) pixels, not \(pixel.rawValue)")
+            }
+            forcedChannels = pixels * pixel.bytesPerPixel
+            mapping.channelsPerUniverse = pixels * pixel.bytesPerPixel
+        }
         if let m = try f.fields("mapping") {
             try m.allow(["start-universe", "channels-per-universe", "layout", "flip"])
             mapping.startUniverse = try m.int("start-universe", in: 0...65535) ?? mapping.startUniverse
             mapping.channelsPerUniverse = try m.int("channels-per-universe", in: pixel.bytesPerPixel...512) ?? mapping.channelsPerUniverse
+            if let forced = forcedChannels, mapping.channelsPerUniverse != forced, let prof = profile {
+                throw m.error("channels-per-universe", "profile \(prof.name) reads \(forced) channels per universe (\(forced / pixel.bytesPerPixel) \(pixel.rawValue) pixels), not \(mapping.channelsPerUniverse)")
+            }
             if let l = try m.string("layout") {
                 guard let layout = ChainLayout(rawValue: l) else { throw m.error("layout", "must be rows or serpentine, not \"\(l)\"") }
                 mapping.layout = layout
@@ -258,11 +286,14 @@ public struct SessionConfig: Sendable {
             }
         }
 
-        // options
-        var options: [String: String] = [:]
+        // options: the profile's, then the config's own over them
+        var options: [String: String] = profile?.options ?? [:]
+        var ownOptions = Set<String>()
         if let o = try f.fields("options") {
             try o.allow(Set(plugin.options.keys))
-            for key in plugin.options.keys { if let v = try o.string(key) { options[key] = v } }
+            for key in plugin.options.keys {
+                if let v = try o.string(key) { options[key] = v; ownOptions.insert(key) }
+            }
         }
 
         if plugin.discoveryPort != nil, let d = options["discovery"], d != "on", d != "off", HostPort.parse(d, defaultPort: 0) == nil {
@@ -271,14 +302,17 @@ public struct SessionConfig: Sendable {
         var config = ControllerConfig(name: name, plugin: plugin, transport: transport, multicast: multicast, interface: interface,
                                       width: width, height: height, pixel: pixel, order: order, mapping: mapping, frame: frame,
                                       options: options, line: node.mark?.line, file: file, path: path)
+        config.profile = profile
         config.images = try loadImages(plugin: plugin, options: options, width: width, height: height, file: file,
                                        line: node.mark?.line, path: path)
         let map: ChannelMap
         do { map = try config.channelMap() } catch { throw f.error("mapping", "\(plugin.displayName): " + error.description) }
         do {
-            _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, options: options, images: config.images))
+            _ = try plugin.makeDevice(ControllerSettings(name: name, map: map, frame: frame, options: options, images: config.images))
         } catch {
-            throw ConfigError(file: file, line: node.mark?.line, key: "\(path).options.\(error.key)", error.message)
+            var from = ""
+            if let prof = profile, prof.options[error.key] != nil, !ownOptions.contains(error.key) { from = " (set by profile \(prof.name))" }
+            throw ConfigError(file: file, line: node.mark?.line, key: "\(path).options.\(error.key)", error.message + from)
         }
         return config
     }

@@ -495,6 +495,14 @@ public final class ServeSession: @unchecked Sendable {
             }
         }
         listening += discoveryReadyEntries()
+        // Name each controller's quirk profile beside its addresses.
+        var profiles: [String: String] = [:]
+        for c in config.controllers { if let prof = c.profile { profiles[c.name] = prof.name } }
+        listening = listening.map { entry in
+            guard case .object(var o) = entry, case .string(let name)? = o["controller"], let prof = profiles[name] else { return entry }
+            o["profile"] = .string(prof)
+            return .object(o)
+        }
         try FileText.write(JSONValue.object(["listening": .array(listening), "pid": .int(Int(getpid()))]).pretty, to: path)
     }
 

@@ -24,7 +24,7 @@ struct PanelSim: AsyncParsableCommand {
         2 bad usage or an invalid config; 3 the run itself failed (port in use, unwritable file).
         """,
         version: "0.1.0",
-        subcommands: [Serve.self, Send.self, Replay.self, Check.self, Stress.self, Demo.self, Protocols.self])
+        subcommands: [Serve.self, Send.self, Replay.self, Check.self, Stress.self, Demo.self, Protocols.self, Profiles.self])
 }
 
 @main

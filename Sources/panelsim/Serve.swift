@@ -37,6 +37,8 @@ struct Serve: AsyncParsableCommand {
     var timeout: String?
     @Option(name: .customLong("option"), help: "Protocol option KEY=VALUE (repeatable), e.g. merge=ltp.")
     var protocolOptions: [String] = []
+    @Option(help: "Quirk profile of a real controller to reproduce (panelsim profiles lists them); --option overrides its options.")
+    var profile: String?
 
     @Option(help: "Record frames under this folder: <controller>/frame-NNNNNN.png, frames.jsonl, recording.json.")
     var record: String?
@@ -126,7 +128,7 @@ struct Serve: AsyncParsableCommand {
                          ("--size", panel.size != nil), ("--pixel", panel.pixel != "rgb"), ("--order", panel.order != nil),
                          ("--start-universe", panel.startUniverse != nil), ("--channels-per-universe", panel.channelsPerUniverse != nil),
                          ("--layout", panel.layout != "rows"), ("--flip", !panel.flip.isEmpty), ("--sync", sync != nil),
-                         ("--timeout", timeout != nil), ("--option", !protocolOptions.isEmpty)].filter { $0.1 }.map { $0.0 }
+                         ("--timeout", timeout != nil), ("--option", !protocolOptions.isEmpty), ("--profile", profile != nil)].filter { $0.1 }.map { $0.0 }
             if !given.isEmpty {
                 throw UsageError(message: "with --config, the controller flags \(given.joined(separator: ", ")) do nothing: put them in the config file")
             }
@@ -142,6 +144,7 @@ struct Serve: AsyncParsableCommand {
         if let i = interface { transport += ", interface: \(quoted(i)), multicast: true" }
         if plugin.carrier == .serial || serial != nil { transport = serialTransportYAML() }
         var yaml = "controllers:\n  - name: \(quoted(name ?? plugin.name))\n    protocol: \(quoted(plugin.name))\n    transport: { \(transport) }\n"
+        if let p = profile { yaml += "    profile: \(quoted(p))\n" }
         yaml += try panel.yaml(plugin: plugin)
         var frame: [String] = []
         if let s = sync { frame.append("sync: \(quoted(s))") }
@@ -170,7 +173,7 @@ enum FlagNames {
         ("mapping.start-universe", "--start-universe"), ("mapping.channels-per-universe", "--channels-per-universe"),
         ("mapping.layout", "--layout"), ("mapping.flip", "--flip"), ("mapping", "--size/--start-universe/--channels-per-universe"),
         ("transport.udp", "--listen"), ("transport.tcp", "--listen"), ("transport.serial", "--serial"), ("transport.baud", "--baud"), ("transport.link", "--link"), ("transport.multicast", "--interface"), ("frame.sync", "--sync"), ("frame.timeout", "--timeout"),
-        ("options.", "--option "), ("name", "--name"), ("protocol", "--protocol"),
+        ("options.", "--option "), ("profile", "--profile"), ("name", "--name"), ("protocol", "--protocol"),
     ]
 
     static func explain(_ e: ConfigError) -> String {

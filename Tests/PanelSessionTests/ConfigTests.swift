@@ -96,3 +96,83 @@ final class ConfigTests: XCTestCase {
         XCTAssertNil(HostPort.parse("host:70000", defaultPort: 1))
     }
 }
+
+/// `profile:` applies a quirk profile's options under the config's own.
+final class ProfileConfigTests: XCTestCase {
+    func controller(_ entry: String) throws -> ControllerConfig {
+        let c = try SessionConfig.parse(yaml: "controllers:\n  - name: c\n" + entry, file: "p.yaml")
+        return c.controllers[0]
+    }
+
+    func error(_ entry: String) -> ConfigError? {
+        do { _ = try controller(entry) } catch let e as ConfigError { return e } catch { XCTFail("\(error)") }
+        return nil
+    }
+
+    func testProfileOptionsAreApplied() throws {
+        let c = try controller("    protocol: artnet\n    profile: artnet-legacy-4port\n    panel: { width: 10, height: 2 }\n")
+        XCTAssertEqual(c.profile?.name, "artnet-legacy-4port")
+        XCTAssertEqual(c.options, ["max-ports": "4"])
+        XCTAssertEqual(c.summary["profile"], .string("artnet-legacy-4port"))
+        let plain = try controller("    protocol: artnet\n    panel: { width: 10, height: 2 }\n")
+        XCTAssertNil(plain.profile)
+        XCTAssertEqual(plain.summary["profile"], .null)
+    }
+
+    func testConfigOptionsOverrideTheProfile() throws {
+        let c = try controller("    protocol: artnet\n    profile: artnet-legacy-4port\n    panel: { width: 10, height: 2 }\n    options: { max-ports: 2, merge: ltp }\n")
+        XCTAssertEqual(c.options, ["max-ports": "2", "merge": "ltp"])
+        let s = try controller("    protocol: sacn\n    profile: sacn-preview-priority\n    panel: { width: 4, height: 1 }\n    options: { per-address-priority: off }\n")
+        XCTAssertEqual(s.options["per-address-priority"], "off")
+    }
+
+    func testUnknownProfileNamesKeyLineAndTheKnownOnes() {
+        let e = error("    protocol: artnet\n    panel: { width: 10, height: 2 }\n    profile: artnet-telepathic\n")
+        XCTAssertEqual(e?.key, "controllers[0].profile")
+        XCTAssertEqual(e?.line, 5)
+        XCTAssertTrue(e?.message.contains("unknown profile \"artnet-telepathic\"") ?? false, e?.message ?? "")
+        for p in QuirkProfile.all { XCTAssertTrue(e?.message.contains(p.name) ?? false, p.name) }
+    }
+
+    func testProfileOfAnotherProtocolIsAnError() {
+        let e = error("    protocol: sacn\n    profile: artnet-needs-sync\n    panel: { width: 10, height: 2 }\n")
+        XCTAssertEqual(e?.key, "controllers[0].profile")
+        XCTAssertEqual(e?.line, 4)
+        XCTAssertEqual(e?.message, "\"artnet-needs-sync\" is a profile for artnet, not sacn (sacn has: wled, sacn-preview-priority)")
+        let none = error("    protocol: ddp\n    profile: wled\n    panel: { width: 10, height: 2 }\n")
+        XCTAssertEqual(none?.message, "\"wled\" is a profile for sacn, not ddp (ddp has none)")
+    }
+
+    func testWLEDForcesItsChannelsPerUniverse() throws {
+        let rgb = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 200, height: 1 }\n")
+        XCTAssertEqual(rgb.mapping.channelsPerUniverse, 510)
+        XCTAssertEqual(try rgb.channelMap().universeCount, 2)
+        let same = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 200, height: 1 }\n    mapping: { channels-per-universe: 510 }\n")
+        XCTAssertEqual(same.mapping.channelsPerUniverse, 510)
+        let rgbw = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 200, height: 1, pixel: rgbw }\n")
+        XCTAssertEqual(rgbw.mapping.channelsPerUniverse, 512, "128 RGBW pixels")
+        let packed = error("    protocol: sacn\n    profile: wled\n    panel: { width: 200, height: 1 }\n    mapping: { channels-per-universe: 512 }\n")
+        XCTAssertEqual(packed?.key, "controllers[0].mapping.channels-per-universe")
+        XCTAssertEqual(packed?.line, 6)
+        XCTAssertEqual(packed?.message, "profile wled reads 510 channels per universe (170 rgb pixels), not 512")
+        let gray = error("    protocol: sacn\n    profile: wled\n    panel: { width: 200, height: 1, pixel: gray }\n")
+        XCTAssertEqual(gray?.key, "controllers[0].panel.pixel")
+        XCTAssertEqual(gray?.message, "profile wled drives rgb or rgbw pixels, not gray")
+    }
+
+    func testAProfileOptionThatCannotWorkNamesTheProfile() {
+        let e = error("    protocol: artnet\n    profile: artnet-needs-sync\n    panel: { width: 10, height: 2 }\n    frame: { sync: ignore }\n")
+        XCTAssertEqual(e?.key, "controllers[0].options.sync")
+        XCTAssertTrue(e?.message.hasSuffix("(set by profile artnet-needs-sync)") ?? false, e?.message ?? "")
+    }
+
+    func testEveryProfileLoads() throws {
+        for p in QuirkProfile.all {
+            var transport = ""
+            if p.protocolName == "colorlight" { transport = "    transport: { interface: lo }\n" }
+            let c = try controller("    protocol: \(p.protocolName)\n    profile: \(p.name)\n\(transport)    panel: { width: 8, height: 2 }\n")
+            XCTAssertEqual(c.profile?.name, p.name)
+            for (k, v) in p.options { XCTAssertEqual(c.options[k], v, "\(p.name).\(k)") }
+        }
+    }
+}

@@ -24,10 +24,16 @@ public struct ArtNetNodeSettings: Sendable {
     public var mac: [UInt8]
     /// BindIndexes used by other nodes on the same address: this node's ports start after them.
     public var bindIndexBase: Int
+    /// Output ports the node has on its address (a legacy Art-Net 3 node: 4, sharing one Net and
+    /// Sub-Net); nil: one port per universe of the map. Universes beyond them are not shown.
+    public var maxPorts: Int?
+    /// Show ArtDmx only on ArtSync: without ArtSync nothing is ever shown.
+    public var syncRequired: Bool
 
     public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), shortName: String? = nil,
                 longName: String? = nil, merge: MergeMode = .htp, strict: Bool = false,
-                nodeAddress: [UInt8] = [127, 0, 0, 1], mac: [UInt8] = [0x02, 0x50, 0x53, 0x00, 0x00, 0x01], bindIndexBase: Int = 0) {
+                nodeAddress: [UInt8] = [127, 0, 0, 1], mac: [UInt8] = [0x02, 0x50, 0x53, 0x00, 0x00, 0x01], bindIndexBase: Int = 0,
+                maxPorts: Int? = nil, syncRequired: Bool = false) {
         self.name = name
         self.map = map
         self.frame = frame
@@ -38,6 +44,8 @@ public struct ArtNetNodeSettings: Sendable {
         self.nodeAddress = nodeAddress
         self.mac = mac
         self.bindIndexBase = max(0, bindIndexBase)
+        self.maxPorts = maxPorts.map { max(1, $0) }
+        self.syncRequired = syncRequired
     }
 }
 
@@ -53,6 +61,13 @@ public struct ArtNetNodeSettings: Sendable {
 ///   per reply); ArtAddress renames the node, re-addresses ports, switches merge mode,
 ///   cancels a merge and clears an output.
 /// - Sources are told apart by IP address, as Art-Net merges by IP.
+/// - With `maxPorts` (a legacy node) only the map's first universes that share the first
+///   one's Net and Sub-Net, at most `maxPorts`, are ports: ArtPollReply lists them in one reply;
+///   ArtDmx for the map's other universes is counted `universe-not-served` and those pixels stay
+///   black, with one finding naming the universes not served.
+/// - With `syncRequired` every ArtDmx is held for the next ArtSync, also while merging and
+///   after any pause: without ArtSync nothing is shown (counted `artdmx-without-sync`, and a
+///   `no-sync` finding once data has waited 4 s).
 public final class ArtNetNode: DeviceModel {
     public static let syncTimeout = Timestamp(nanoseconds: 4_000_000_000)
     public static let sourceTimeout = Timestamp(nanoseconds: 10_000_000_000)
@@ -93,6 +108,8 @@ public final class ArtNetNode: DeviceModel {
         var mergeBuffer = [UInt8](repeating: 0, count: 512)
         var receivedData = false
         var thirdSourceReported = false
+        /// False for a universe of the map beyond the node's ports (`maxPorts`).
+        var served = true
     }
 
     // The state below changes on every packet. The model is confined to one thread and its
@@ -107,13 +124,27 @@ public final class ArtNetNode: DeviceModel {
     @exclusivity(unchecked) private var cancelMergePending = false
     @exclusivity(unchecked) private var syncLossReported = true
     private var replyBuffer: [UInt8] = []
+    /// `syncRequired`: when data began waiting for an ArtSync that has not come (nil: none waits).
+    private var waitingSince: Timestamp?
+    private var noSyncReported = false
+    private var notServedReported = false
 
     public init(settings: ArtNetNodeSettings) {
         self.settings = settings
         assembler = FrameAssembler(map: settings.map, settings: settings.frame)
         ports = settings.map.universes.map { Port(portAddress: UInt16(truncatingIfNeeded: $0 & 0x7FFF), merge: settings.merge) }
+        if let limit = settings.maxPorts, let first = ports.first {
+            // A legacy node sets one Net and Sub-Net for all its ports (Port-Address bits 4-14).
+            for i in ports.indices where i >= limit || ports[i].portAddress >> 4 != first.portAddress >> 4 {
+                ports[i].served = false
+                assembler.exclude(index: i)
+            }
+        }
         rebuildIndex()
     }
+
+    /// The universes of the map the node has no port for (`maxPorts`).
+    public var universesNotServed: [Int] { ports.filter { !$0.served }.map { Int($0.portAddress) } }
 
     /// The canvas as the panel shows it now.
     public var canvas: Canvas { assembler.canvas }
@@ -124,7 +155,7 @@ public final class ArtNetNode: DeviceModel {
         senderAddresses = Set(ports.flatMap { $0.sources.map(\.id.address) })
         let wasMerging = mergingPorts > 0
         mergingPorts = ports.reduce(0) { $0 + ($1.sources.count > 1 ? 1 : 0) }
-        if !wasMerging && mergingPorts > 0 {
+        if !wasMerging && mergingPorts > 0 && !settings.syncRequired {
             // Held data would wait for an ArtSync that is now ignored: show it by the frame rule.
             assembler.releaseHeld(at: now)
         }
@@ -133,7 +164,9 @@ public final class ArtNetNode: DeviceModel {
     private func rebuildIndex() {
         universesGeneration += 1
         portIndex = [:]
-        for (i, p) in ports.enumerated() where portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
+        // Served ports first: a port re-addressed onto a universe not served takes it.
+        for (i, p) in ports.enumerated() where p.served && portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
+        for (i, p) in ports.enumerated() where !p.served && portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
         assembler.universeNumbers = ports.map { Int($0.portAddress) }
     }
 
@@ -177,6 +210,17 @@ public final class ArtNetNode: DeviceModel {
     private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
         guard let pi = portIndex[dmx.portAddress] else {
             records.counters.count("universe-not-mapped")
+            return
+        }
+        guard ports[pi].served else {
+            records.counters.count("universe-not-served")
+            if !notServedReported {
+                notServedReported = true
+                let served = ports.filter(\.served).map { String($0.portAddress) }.joined(separator: ", ")
+                let missing = universesNotServed.map(String.init).joined(separator: ", ")
+                records.find("universe-not-served", universe: Int(dmx.portAddress), at: now,
+                             "the node has \(settings.maxPorts ?? ports.count) ports on its address (universes \(served)); ArtDmx for universe \(dmx.portAddress) from \(source) is not shown, nor universes \(missing) of the panel: those pixels stay black")
+            }
             return
         }
         expireSources(port: pi, at: now)
@@ -234,8 +278,13 @@ public final class ArtNetNode: DeviceModel {
             sourcesChanged(port: pi, at: now)
             cancelMergePending = false
         }
-        // ArtSync is ignored while merging, so merged data is never held for it.
-        let held = settings.frame.sync == .auto && isSyncMode(at: now) && mergingPorts == 0
+        // ArtSync is ignored while merging, so merged data is never held for it (unless the node
+        // shows nothing without ArtSync).
+        let held = settings.syncRequired || (settings.frame.sync == .auto && isSyncMode(at: now) && mergingPorts == 0)
+        if settings.syncRequired && !isSyncMode(at: now) {
+            records.counters.count("artdmx-without-sync")
+            if waitingSince == nil { waitingSince = now }
+        }
         if ports[pi].sources.count == 2 && ports[pi].merge == .htp {
             let len = max(ports[pi].sources[0].length, ports[pi].sources[1].length)
             for k in 0..<len { ports[pi].mergeBuffer[k] = max(ports[pi].sources[0].data[k], ports[pi].sources[1].data[k]) }
@@ -262,7 +311,7 @@ public final class ArtNetNode: DeviceModel {
             records.counters.count("artsync-ignored-not-sender")
             return
         }
-        if mergingPorts > 0 {
+        if mergingPorts > 0 && !settings.syncRequired {
             records.counters.count("artsync-ignored-merging")
             return
         }
@@ -271,6 +320,7 @@ public final class ArtNetNode: DeviceModel {
         }
         lastArtSync = now
         syncLossReported = false
+        waitingSince = nil
         assembler.sync(at: now)
     }
 
@@ -286,7 +336,14 @@ public final class ArtNetNode: DeviceModel {
     }
 
     public func tick(at now: Timestamp) {
-        if let last = lastArtSync, !syncLossReported, now - last > ArtNetNode.syncTimeout {
+        if let since = waitingSince, !noSyncReported, now - since > ArtNetNode.syncTimeout {
+            noSyncReported = true
+            records.counters.count("no-sync")
+            records.find("no-sync", universe: nil, at: now, "ArtDmx has waited 4 s for an ArtSync: this node shows nothing until the sender sends ArtSync")
+        }
+        if settings.syncRequired {
+            // Held data keeps waiting: the node never returns to immediate output.
+        } else if let last = lastArtSync, !syncLossReported, now - last > ArtNetNode.syncTimeout {
             syncLossReported = true
             records.counters.count("sync-lost")
             records.find("sync-lost", universe: nil, at: now, "no ArtSync for 4 s: the node went back to immediate output")
@@ -349,6 +406,11 @@ public final class ArtNetNode: DeviceModel {
     /// The ports each ArtPollReply describes: one per reply while BindIndex (1...255) allows,
     /// otherwise up to four ports sharing Net and Sub-Net per reply.
     func replyGroups() -> [[Int]] {
+        if settings.maxPorts != nil {
+            // A legacy node: one reply for all its ports (at most four per reply, as Art-Net 3 had).
+            let served = ports.indices.filter { ports[$0].served }
+            return stride(from: 0, to: served.count, by: 4).map { Array(served[$0..<min(served.count, $0 + 4)]) }
+        }
         if settings.bindIndexBase + ports.count <= 255 { return ports.indices.map { [$0] } }
         var groups: [[Int]] = []
         for i in ports.indices {

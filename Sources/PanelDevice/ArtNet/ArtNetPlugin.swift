@@ -43,6 +43,8 @@ extension ProtocolPlugin {
             "short-name": "ArtPollReply ShortName (17 characters)",
             "long-name": "ArtPollReply LongName (63 characters)",
             "merge": "htp (default) or ltp: how two sources on one port merge",
+            "max-ports": "ports on the node's address, 1...255 (a legacy node: 4, one Net and Sub-Net); other universes are not shown",
+            "sync": "auto (default: follow the sender's ArtSync) or required: ArtDmx is shown only on ArtSync, never without",
         ],
         detect: { ArtNetDecoder.isArtNet($0) },
         universeOf: { ArtNetDecoder.portAddress($0).map { Int($0) } },
@@ -52,11 +54,28 @@ extension ProtocolPlugin {
                 guard let parsed = MergeMode(rawValue: m.lowercased()) else { throw OptionError(key: "merge", "must be htp or ltp, not \"\(m)\"") }
                 merge = parsed
             }
+            var maxPorts: Int? = nil
+            if let m = s.options["max-ports"] {
+                guard let v = Int(m), (1...255).contains(v) else { throw OptionError(key: "max-ports", "must be an integer in 1...255, not \"\(m)\"") }
+                maxPorts = v
+            }
+            var syncRequired = false
+            if let m = s.options["sync"] {
+                switch m.lowercased() {
+                case "auto": syncRequired = false
+                case "required": syncRequired = true
+                default: throw OptionError(key: "sync", "must be auto or required, not \"\(m)\"")
+                }
+                if syncRequired && s.frame.sync == .ignore {
+                    throw OptionError(key: "sync", "required contradicts frame sync: ignore (the node would never show a frame)")
+                }
+            }
             if let n = s.options["short-name"], n.utf8.count > 17 { throw OptionError(key: "short-name", "at most 17 bytes") }
             if let n = s.options["long-name"], n.utf8.count > 63 { throw OptionError(key: "long-name", "at most 63 bytes") }
             return ArtNetNode(settings: ArtNetNodeSettings(name: s.name, map: s.map, frame: s.frame, shortName: s.options["short-name"],
                                                             longName: s.options["long-name"], merge: merge, strict: s.strict,
-                                                            nodeAddress: s.localAddress, bindIndexBase: s.portBase))
+                                                            nodeAddress: s.localAddress, bindIndexBase: s.portBase,
+                                                            maxPorts: maxPorts, syncRequired: syncRequired))
         },
         makeSender: { ArtNetSender(settings: $0) },
         summarize: { (b: UnsafeRawBufferPointer, identify: Bool) throws(WireError) -> PacketSummary in

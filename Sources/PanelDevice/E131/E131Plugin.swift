@@ -65,7 +65,8 @@ extension ProtocolPlugin {
     /// sACN (ANSI E1.31-2018) on UDP 5568, unicast and multicast: PanelSim plays a receiver.
     public static let e131 = ProtocolPlugin(
         name: "sacn", displayName: "sACN (E1.31)", defaultPort: E131.port, defaultStartUniverse: 1, universeRange: 1...63999,
-        options: ["merge": "conflict (default: report equal-priority sources, keep the first) or htp (merge them)"],
+        options: ["merge": "conflict (default: report equal-priority sources, keep the first) or htp (merge them)",
+                  "per-address-priority": "on or off (default): per-address priority (start code 0xDD) decides which source drives each slot"],
         detect: { E131Decoder.isE131($0) },
         universeOf: { E131Decoder.dataUniverse($0).map { Int($0) } },
         makeDevice: { (s: ControllerSettings) throws(OptionError) -> DeviceModel in
@@ -77,7 +78,16 @@ extension ProtocolPlugin {
                 default: throw OptionError(key: "merge", "must be conflict or htp, not \"\(m)\"")
                 }
             }
-            return E131Receiver(settings: E131ReceiverSettings(name: s.name, map: s.map, frame: s.frame, mergeEqualPriority: merge, strict: s.strict))
+            var pap = false
+            if let m = s.options["per-address-priority"] {
+                switch m.lowercased() {
+                case "on", "true", "yes": pap = true
+                case "off", "false", "no": pap = false
+                default: throw OptionError(key: "per-address-priority", "must be on or off, not \"\(m)\"")
+                }
+            }
+            return E131Receiver(settings: E131ReceiverSettings(name: s.name, map: s.map, frame: s.frame, mergeEqualPriority: merge,
+                                                               strict: s.strict, perAddressPriority: pap))
         },
         makeSender: { E131Sender(settings: $0) },
         summarize: { (b: UnsafeRawBufferPointer, identify: Bool) throws(WireError) -> PacketSummary in

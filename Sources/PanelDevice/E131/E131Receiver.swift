@@ -9,13 +9,17 @@ public struct E131ReceiverSettings: Sendable {
     /// Merge equal-priority sources HTP instead of reporting them as a conflict only.
     public var mergeEqualPriority: Bool
     public var strict: Bool
+    /// Per-address priority (start code 0xDD) decides which source drives each slot.
+    public var perAddressPriority: Bool
 
-    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), mergeEqualPriority: Bool = false, strict: Bool = false) {
+    public init(name: String, map: ChannelMap, frame: FrameSettings = FrameSettings(), mergeEqualPriority: Bool = false, strict: Bool = false,
+                perAddressPriority: Bool = false) {
         self.name = name
         self.map = map
         self.frame = frame
         self.mergeEqualPriority = mergeEqualPriority
         self.strict = strict
+        self.perAddressPriority = perAddressPriority
     }
 }
 
@@ -29,11 +33,21 @@ public struct E131ReceiverSettings: Sendable {
 /// address, data naming that address is held for the next sync packet there (before that it
 /// is shown at once); when sync stops for 2.5 s, Force_Synchronization 0 keeps holding and 1
 /// reverts to immediate output. Universe discovery is listened to (bounded).
+///
+/// With `perAddressPriority`, a source's 0xDD packets give each slot its own priority, as
+/// ETC's sACN library and OLA merge them: per slot, the highest priority among the sources
+/// driving it wins (equal priorities merge HTP); 0xDD priority 0, or a slot beyond the 0xDD
+/// packet, means the source does not drive that slot; a source without 0xDD drives its slots at
+/// its packet priority; a slot no source drives goes to 0. A source's 0xDD lapses after 2.5 s
+/// without one (its packet priority applies again). Priorities take effect with the next
+/// level data of the universe.
 public final class E131Receiver: DeviceModel {
     public static let sourceTimeout = Timestamp(nanoseconds: 2_500_000_000)
     public static let maxSourcesPerUniverse = 16
     /// Alternate start codes already reported as a finding (once each).
     private var startCodesReported: Set<UInt8> = []
+    /// Sources whose per-address priority lapsed, already reported (bounded).
+    private var papLapseReported: Set<CID> = []
     static let startCodeEvents = (0...255).map { "start-code-\(Text.hexByte(UInt8($0)))-not-level-data" }
     /// Sync addresses tracked at most.
     public static let maxSyncAddresses = 64
@@ -90,6 +104,10 @@ public final class E131Receiver: DeviceModel {
         var sequence: UInt8?
         var data: [UInt8]
         var length: Int
+        /// Per-address priorities (start code 0xDD): allocated on the first one, `papLength` slots.
+        var pap: [UInt8] = []
+        var papLength = 0
+        var papSeen: Timestamp?
         /// How frame events name this source (refreshed when its name or address changes).
         var frameSource: FrameSource { didSet { alone = [frameSource] } }
         /// `[frameSource]`, kept so that a packet does not allocate it.
@@ -236,6 +254,23 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].address = address
             u.sources[i].frameSource = FrameSource(address: address.address, port: address.port, name: u.sources[i].name, cid: d.cid.description)
         }
+        if d.startCode == 0xDD && settings.perAddressPriority {
+            records.counters.count("per-address-priority")
+            if u.sources[i].pap.isEmpty { u.sources[i].pap = [UInt8](repeating: 0, count: 512) }
+            if !startCodesReported.contains(0xDD) {
+                startCodesReported.insert(0xDD)
+                records.find("per-address-priority", universe: Int(d.universe), at: now,
+                             "universe \(d.universe) receives per-address priority (start code 0xDD) from \"\(u.sources[i].name)\" (\(address)): it decides which source drives each slot")
+            }
+            // One priority per slot, after the start code (at most 512: the decoder caps it).
+            let n = min(512, d.data.count)
+            u.sources[i].pap.withUnsafeMutableBytes { dst in
+                if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+            }
+            u.sources[i].papLength = n
+            u.sources[i].papSeen = now
+            return
+        }
         if d.startCode != 0 {
             records.counters.count(E131Receiver.startCodeEvents[Int(d.startCode)])
             if !startCodesReported.contains(d.startCode) {
@@ -260,6 +295,10 @@ public final class E131Receiver: DeviceModel {
         }
         u.sources[i].length = n
         updateConflict(&u, universe: d.universe, at: now)
+        if settings.perAddressPriority {
+            stagePerAddress(&u, index: ui, source: i, d, at: now)
+            return
+        }
 
         let (top, topCount) = E131Receiver.topPriority(u.sources)
         guard d.priority == top else {
@@ -289,6 +328,57 @@ public final class E131Receiver: DeviceModel {
         u.winner = d.cid
         let held = isHeld(d, at: now)
         assembler.stage(index: ui, data: d.data, sources: u.sources[i].alone, at: now, held: held, syncGroup: Int(d.syncAddress))
+    }
+
+    /// Merges the universe slot by slot by per-address priority and stages the result when the
+    /// packet's source drives at least one slot.
+    private func stagePerAddress(_ u: inout Universe, index ui: Int, source si: Int, _ d: E131Data, at now: Timestamp) {
+        for j in u.sources.indices where u.sources[j].papSeen.map({ now - $0 > E131Receiver.sourceTimeout }) ?? false {
+            u.sources[j].papSeen = nil
+            u.sources[j].papLength = 0
+            records.counters.count("per-address-priority-lapsed")
+            // Reported once per source, not for each of its universes.
+            guard papLapseReported.count < E131Receiver.maxDiscoveredSources, papLapseReported.insert(u.sources[j].cid).inserted else { continue }
+            records.find("per-address-priority-lapsed", universe: Int(d.universe), at: now,
+                         "sACN source \"\(u.sources[j].name)\" sent no per-address priority on universe \(d.universe) for 2.5 s: its packet priority \(u.sources[j].priority) applies again")
+        }
+        if u.mergeBuffer.isEmpty { u.mergeBuffer = [UInt8](repeating: 0, count: 512) }
+        var len = 0
+        for src in u.sources { len = max(len, src.length) }
+        // Sources are at most `maxSourcesPerUniverse` (16): one bit each.
+        var drives: UInt32 = 0
+        for k in 0..<len {
+            var best = -1
+            var level: UInt8 = 0
+            var owners: UInt32 = 0
+            for j in u.sources.indices where k < u.sources[j].length {
+                let p: Int
+                if u.sources[j].papSeen != nil {
+                    let v = k < u.sources[j].papLength ? Int(u.sources[j].pap[k]) : 0
+                    p = v == 0 ? -1 : v  // 0: the source does not drive this slot
+                } else {
+                    p = Int(u.sources[j].priority)
+                }
+                guard p >= 0 else { continue }
+                if p > best {
+                    best = p; level = u.sources[j].data[k]; owners = 1 << UInt32(j)
+                } else if p == best {
+                    level = max(level, u.sources[j].data[k]); owners |= 1 << UInt32(j)
+                }
+            }
+            u.mergeBuffer[k] = best >= 0 ? level : 0
+            drives |= owners
+        }
+        guard drives & (1 << UInt32(si)) != 0 else {
+            records.counters.count("lower-priority-ignored")
+            return
+        }
+        var winners: [FrameSource] = []
+        for j in u.sources.indices where drives & (1 << UInt32(j)) != 0 { winners.append(u.sources[j].frameSource) }
+        let held = isHeld(d, at: now)
+        u.mergeBuffer.withUnsafeBytes { buf in
+            assembler.stage(index: ui, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: winners, at: now, held: held, syncGroup: Int(d.syncAddress))
+        }
     }
 
     /// Whether this packet's data waits for a sync packet. A receiver synchronises on an
@@ -365,7 +455,8 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("priority-conflict")
             let names = tops.map { "\"\($0.name)\" (\($0.address))" }.joined(separator: ", ")
             records.find("conflict", universe: Int(universe), at: now, "universe \(universe) receives from \(tops.count) sources at equal priority \(top) from \(Text.seconds(records.seconds(now))) s: \(names)"
-                    + (settings.mergeEqualPriority ? "; merged HTP" : ": the panel will flicker"))
+                    + (settings.perAddressPriority ? "; per-address priority decides each slot, equal ones merged HTP"
+                        : settings.mergeEqualPriority ? "; merged HTP" : ": the panel will flicker"))
         }
         u.inConflict = conflict
     }

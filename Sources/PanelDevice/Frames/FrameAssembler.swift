@@ -54,6 +54,8 @@ public struct FrameAssembler {
     private var heldList: [Int] = []
     private var lastHeard: [Timestamp?]
     private var active: [Bool]
+    /// Universes the controller never shows (a port it does not have): never staged or waited for.
+    private var excluded: [Bool]
     /// The latest data of the universe was held: it follows its sync, not the completion rule.
     private var synchronised: [Bool]
     /// Active universes that are not synchronised: the completion set's size.
@@ -79,6 +81,7 @@ public struct FrameAssembler {
         slot = [Slot](repeating: .empty, count: n)
         lastHeard = [Timestamp?](repeating: nil, count: n)
         active = [Bool](repeating: true, count: n)
+        excluded = [Bool](repeating: false, count: n)
         synchronised = [Bool](repeating: false, count: n)
         completionCount = n
         stagedSources = [[FrameSource]](repeating: [], count: n)
@@ -109,7 +112,7 @@ public struct FrameAssembler {
     /// so the data waits for `sync(at:group:)` of the same `syncGroup` (e.g. the sACN sync address).
     public mutating func stage(index i: Int, data: UnsafeRawBufferPointer, sources: [FrameSource], at now: Timestamp,
                                held holdForSync: Bool, syncGroup: Int = 0) {
-        guard i >= 0, i < slot.count else { return }
+        guard i >= 0, i < slot.count, !excluded[i] else { return }
         if firstPacket == nil { firstPacket = now }
         // The sender's frame interval: how often the same universe comes back (pauses excluded).
         if let previous = lastHeard[i] {
@@ -170,6 +173,14 @@ public struct FrameAssembler {
         if !pendingList.isEmpty && pendingList.count >= completionCount {
             emitPending(at: now, timedOut: false)
         }
+    }
+
+    /// A universe the controller never shows (e.g. beyond a legacy node's ports): it leaves the
+    /// completion set for good, data staged for it is dropped, and its pixels keep their value.
+    public mutating func exclude(index i: Int) {
+        guard i >= 0, i < slot.count, !excluded[i] else { return }
+        setActive(i, false)
+        excluded[i] = true
     }
 
     /// The longest pause inside one of the sender's frames: three quarters of its frame
