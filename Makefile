@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 
-APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd ola
+APT_PACKAGES := libpng-dev libpcap-dev tshark python3-venv iproute2 xxd ola binutils
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := .build/release/panelsim
@@ -24,7 +24,7 @@ FUZZ_BIN := $(FUZZ_BUILD)/debug/panelsim-fuzz
 BENCH_RUNS ?= 1
 BENCH_OUT := Benchmarks/.build/bench
 
-.PHONY: demo test deps venv build test-swift test-interop test-fuzz fuzz fuzz-build bench clean
+.PHONY: demo test deps venv build dist test-swift test-interop test-fuzz test-dist fuzz fuzz-build bench clean
 
 ## The main job: emulated Art-Net and sACN controllers driven end to end; PNGs under demo-out/.
 demo: deps build
@@ -37,6 +37,7 @@ test: deps venv build
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-fuzz
+	$(MAKE) --no-print-directory test-dist
 	echo "make test: all suites finished in $$(( $$(date +%s) - start )) s"
 	awk '{ p += $$1; f += $$2 } END { printf "total: %d passed, %d failed\n", p, f }' .build/test-counts
 
@@ -59,10 +60,23 @@ $(VENV)/.installed: Tests/Interop/requirements.txt
 	touch $@
 
 ## The release binary: demo and the interop tests use it (a debug build cannot keep up with
-## line-rate bursts; the unit tests build their own debug copy).
+## line-rate bursts; the unit tests build their own debug copy). The Swift runtime is linked in
+## statically, so this very binary is what `make dist` ships.
 build:
-	swift build -c release --product panelsim 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
+	swift build -c release --static-swift-stdlib --product panelsim 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
 	test -x $(BIN)
+
+## A release binary for machines without Swift: dist/panelsim (stripped), dist/NEEDED.txt (the
+## shared libraries it still needs and their Debian packages); checked by scripts/dist-check.sh.
+dist: deps build
+	@mkdir -p dist
+	strip -o dist/panelsim $(BIN)
+	scripts/dist-check.sh dist/panelsim dist/NEEDED.txt
+	ls -l dist/panelsim
+
+## The release binary runs without the Swift toolchain (hidden in a mount namespace as root).
+test-dist:
+	@if scripts/dist-check.sh $(BIN); then echo "1 0" >> .build/test-counts; else echo "0 1" >> .build/test-counts; exit 1; fi
 
 test-swift:
 	@s=$$(date +%s)
