@@ -42,10 +42,10 @@ def test_stupidartnet_shows_nothing_without_artsync_then_every_synced_frame(tmp_
         assert ready["listening"][0].get("profile") == "artnet-needs-sync", ready
         port = serve.port("artnet")
         common = ["--port", str(port), "--universes", "2", "--fps", "20"]
-        harness.run_client("send_stupidartnet_sync.py", [*common, "--frames", "5", "--first", "0"])
+        harness.run_client("send_stupidartnet.py", [*common, "--frames", "5", "--first", "0"])
         time.sleep(SETTLE)
         assert _frames_so_far(serve, "artnet") == [], "a frame was shown without ArtSync"
-        harness.run_client("send_stupidartnet_sync.py", [*common, "--frames", "20", "--first", "10", "--artsync"])
+        harness.run_client("send_stupidartnet.py", [*common, "--frames", "20", "--first", "10", "--artsync"])
         rec = _stop(serve, "artnet")
     ks = harness.pattern_frames(rec, 0, 2)
     assert ks, f"no frame with ArtSync\n{serve.diagnostics()}"
@@ -60,7 +60,7 @@ def test_stupidartnet_shows_nothing_without_artsync_then_every_synced_frame(tmp_
 def test_legacy_node_shows_four_universes_and_answers_with_one_reply(tmp_path, panelsim):
     with harness.Serve(_gray_args("artnet", "artnet-legacy-4port", 6), tmp_path) as serve:
         port = serve.port("artnet")
-        harness.run_client("send_stupidartnet_sync.py", ["--port", str(port), "--universes", "6", "--fps", "20",
+        harness.run_client("send_stupidartnet.py", ["--port", str(port), "--universes", "6", "--fps", "20",
                                                          "--frames", "10"])
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
