@@ -83,22 +83,23 @@ public final class TPM2Receiver: DeviceModel {
 /// bytes: a larger panel's tail is left out).
 public struct TPM2SerialSender: FrameSender {
     public let settings: SenderSettings
-    private var channels: [UInt8] = []
-    private var data: [UInt8] = []
-    private var packet: [UInt8] = []
+    /// The packet: the chain's bytes are extracted from the canvas straight into it.
+    private var packet: [UInt8]
 
-    public init(settings: SenderSettings) { self.settings = settings }
+    public init(settings: SenderSettings) {
+        self.settings = settings
+        packet = [UInt8](repeating: 0, count: 5 + min(Int(UInt16.max), settings.map.chainByteCount))
+    }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        data.removeAll(keepingCapacity: true)
-        for u in settings.map.universes {
-            // The packet carries at most 65535 bytes: the rest of the panel is not read.
-            guard data.count < Int(UInt16.max) else { break }
-            settings.map.extract(universe: u, from: canvas, into: &channels)
-            data += channels
+        let map = settings.map
+        canvas.bytes.withUnsafeBytes { pixels in
+            packet.withUnsafeMutableBytes { out in
+                // The packet carries at most 65535 bytes: the rest of the panel is not read.
+                let n = TPM2Serial.packet(in: out, type: .data) { map.extract(chainBytes: 0..<Int(UInt16.max), from: pixels, to: $0) }
+                emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), nil)
+            }
         }
-        data.withUnsafeBytes { TPM2Serial.packet(into: &packet, type: .data, data: $0) }
-        packet.withUnsafeBytes { emit($0, nil) }
     }
 
     public mutating func encodeAnnouncements(emit: DatagramEmitter) {}
