@@ -203,6 +203,15 @@ public struct ChannelMap: Sendable {
     public func apply(chainData data: UnsafeRawBufferPointer, startingAt start: Int = 0, to canvas: inout Canvas) {
         let perUniverse = pixelsPerUniverse * format.bytesPerPixel
         guard start >= 0, perUniverse > 0 else { return }
+        if isIdentity {
+            // Chain byte k is canvas byte k: one copy of what lies on the panel.
+            let n = min(data.count, chainByteCount - start)
+            guard n > 0, canvas.bytes.count == chainByteCount, let src = data.baseAddress else { return }
+            canvas.bytes.withUnsafeMutableBytes { out in
+                if let dst = out.baseAddress { (dst + start).copyMemory(from: src, byteCount: n) }
+            }
+            return
+        }
         var position = start
         var consumed = 0
         while consumed < data.count {

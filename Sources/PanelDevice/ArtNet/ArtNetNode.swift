@@ -100,6 +100,10 @@ public final class ArtNetNode: DeviceModel {
     // properties (measured at 10–17 % of offline replay) are switched off for them alone.
     @exclusivity(unchecked) private var ports: [Port]
     private var portIndex: [UInt16: Int] = [:]
+    /// Port i has Port-Address `firstPortAddress + i` (as the map lays them out, until an
+    /// ArtAddress moves one): a packet's port is found by subtraction, not a dictionary lookup.
+    @exclusivity(unchecked) private var portsInOrder = false
+    @exclusivity(unchecked) private var firstPortAddress = 0
     @exclusivity(unchecked) private var assembler: FrameAssembler
     @exclusivity(unchecked) private var lastArtSync: Timestamp?
     private var senderAddresses: Set<String> = []
@@ -134,6 +138,8 @@ public final class ArtNetNode: DeviceModel {
         universesGeneration += 1
         portIndex = [:]
         for (i, p) in ports.enumerated() where portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
+        firstPortAddress = ports.first.map { Int($0.portAddress) } ?? 0
+        portsInOrder = ports.indices.allSatisfy { Int(ports[$0].portAddress) == firstPortAddress + $0 }
         assembler.universeNumbers = ports.map { Int($0.portAddress) }
     }
 
@@ -175,7 +181,8 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
-        guard let pi = portIndex[dmx.portAddress] else {
+        let inOrder = Int(dmx.portAddress) - firstPortAddress
+        guard let pi = portsInOrder ? (inOrder >= 0 && inOrder < ports.count ? inOrder : nil) : portIndex[dmx.portAddress] else {
             records.counters.count("universe-not-mapped")
             return
         }

@@ -45,7 +45,20 @@ public struct DDPDisplaySettings: Sendable {
 public final class DDPDisplay: DeviceModel {
     public var name: String { settings.name }
     public let settings: DDPDisplaySettings
-    public var counters: DeviceCounters { records.counters }
+    public var counters: DeviceCounters {
+        var c = records.counters
+        for (t, n) in dataTypePackets.enumerated() where n > 0 { c.count("data-type." + Text.hexByte(UInt8(truncatingIfNeeded: t)), n) }
+        if mismatchPackets > 0 { c.count("data-type-format-mismatch", mismatchPackets) }
+        if unrecognisedPackets > 0 { c.count("data-type-unrecognised", unrecognisedPackets) }
+        if pushes > 0 { c.count("push", pushes) }
+        return c
+    }
+    /// Counted per packet as plain integers (no event name built or hashed per packet) and
+    /// reported in `counters`: data packets by data type, their format checks, PUSHes.
+    private var dataTypePackets = [Int](repeating: 0, count: 256)
+    private var mismatchPackets = 0
+    private var unrecognisedPackets = 0
+    private var pushes = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
@@ -60,7 +73,11 @@ public final class DDPDisplay: DeviceModel {
     /// The byte range of `wire` written since the last frame (empty when lower >= upper).
     private var dirtyLower = Int.max
     private var dirtyUpper = 0
+    /// The last sequence number of each source; that of the source heard last is kept apart
+    /// (`sequenceSource`, `lastSequence`), so a steady sender costs no dictionary lookup.
     private var sequences: [PacketSource: UInt8] = [:]
+    private var sequenceSource: PacketSource?
+    private var lastSequence: UInt8?
     private var replyBuffer: [UInt8] = []
     private var reportedMismatch = false
     private var reportedPastPanel = false
@@ -102,11 +119,16 @@ public final class DDPDisplay: DeviceModel {
         default:
             records.counters.count("destination-ignored")
         }
-        if h.push { records.counters.count("push") }
+        if h.push { pushes += 1 }
     }
 
     private func judgeSequence(_ sequence: UInt8, from source: PacketSource, at now: Timestamp) {
-        switch SequenceRule.ddp.judge(last: sequences[source], new: sequence) {
+        if sequenceSource != source {
+            if let previous = sequenceSource { sequences[previous] = lastSequence }
+            sequenceSource = source
+            lastSequence = sequences[source]
+        }
+        switch SequenceRule.ddp.judge(last: lastSequence, new: sequence) {
         case .gap(let missing):
             records.counters.count("sequence-gap")
             records.counters.count("sequence-missing", missing)
@@ -114,21 +136,21 @@ public final class DDPDisplay: DeviceModel {
         case .outOfOrder: records.counters.count("sequence-out-of-order")
         case .first, .next, .disabled: break
         }
-        if sequence != 0 { sequences[source] = sequence }
+        if sequence != 0 { lastSequence = sequence }
     }
 
     private func write(_ data: UnsafeRawBufferPointer, header h: DDPHeader, from source: PacketSource, at now: Timestamp) {
-        records.counters.count("data-type." + Text.hexByte(h.dataType))
+        dataTypePackets[Int(h.dataType)] += 1
         if let format = DDP.DataType.pixelFormat(h.dataType) {
             if format != settings.map.format {
-                records.counters.count("data-type-format-mismatch")
+                mismatchPackets += 1
                 if !reportedMismatch {
                     reportedMismatch = true
                     records.find("data-type", universe: nil, at: now, "\(source) sends \(format.rawValue) pixels (data type \(Text.hexByte(h.dataType))) to a \(settings.map.format.rawValue) panel: the bytes are read as \(settings.map.format.rawValue)")
                 }
             }
         } else {
-            records.counters.count("data-type-unrecognised")
+            unrecognisedPackets += 1
         }
         // Offsets and lengths are at most 2^32 and 2^16: no overflow in Int.
         let start = Int(h.offset)

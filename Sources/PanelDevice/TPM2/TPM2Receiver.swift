@@ -22,7 +22,9 @@ public struct TPM2ReceiverSettings: Sendable {
 public final class TPM2Receiver: DeviceModel {
     public let settings: TPM2ReceiverSettings
     public var name: String { settings.name }
-    private var records = DeviceRecords()
+    private var records = DeviceRecords(reusesOutbox: true)
+    /// The sources of the latest frame event, reused while the same source sends.
+    private var frameSources: [FrameSource] = []
     /// A framer per line or client (at most TPM2Receiver.maxSources).
     private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
     private var canvas: Canvas
@@ -45,6 +47,7 @@ public final class TPM2Receiver: DeviceModel {
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        records.recycle()
         framers.push(source) { framer, key in
             framer.push(bytes, packet: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
         }
@@ -59,8 +62,10 @@ public final class TPM2Receiver: DeviceModel {
             if data.count > canvas.bytes.count { records.counters.count("data-beyond-panel") }
             frameIndex += 1
             records.counters.frames += 1
+            let s = FrameSource(source)
+            if frameSources.count != 1 || frameSources[0] != s { frameSources = [s] }
             records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [],
-                                                    sources: [FrameSource(source)], torn: false, synchronized: false))
+                                                    sources: frameSources, torn: false, synchronized: false))
         case .command: records.counters.count("commands")
         case .ping: records.counters.count("pings")
         }

@@ -92,6 +92,11 @@ public struct TPM2SerialFramer {
                     skippedBytes += 4
                     state = .idle
                     dropped(WireError(.lengthPastEnd, at: 2, "size \(size) beyond \(maxDataLength)"))
+                } else if size > 0 && bytes.count - i > size && bytes[i + size] == TPM2Serial.end {
+                    // The whole packet is in this read: handed out in place, without a copy.
+                    state = .idle
+                    packet(TPM2SerialPacket(type: type, data: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + size)])))
+                    i += size + 1
                 } else {
                     buffer.removeAll(keepingCapacity: true)
                     state = size == 0 ? .end : .data
