@@ -102,4 +102,21 @@ final class InPlaceEncoderTests: XCTestCase {
             XCTAssertEqual(got, expected, "\(n) bytes")
         }
     }
+
+    func testSwapRedAndBlueReversesEveryPixelAndWritesNothingElse() {
+        for n in [1, 2, 3, 4, 5, 497] {
+            let source = data(3 * n)
+            var out = [UInt8](repeating: 0xEE, count: 3 * n + 4)
+            source.withUnsafeBytes { s in
+                out.withUnsafeMutableBytes { d in
+                    guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
+                    Colorlight.swapRedAndBlue(from: sp, to: dp + 1, pixels: n)
+                }
+            }
+            var expected: [UInt8] = [0xEE]
+            for p in 0..<n { expected += [source[3 * p + 2], source[3 * p + 1], source[3 * p]] }
+            expected += [0xEE, 0xEE, 0xEE]
+            XCTAssertEqual(out, expected, "\(n) pixels")
+        }
+    }
 }

@@ -91,6 +91,10 @@ public final class ArtNetNode: DeviceModel {
         var frameSources: [FrameSource] = []
         mutating func refresh() { frameSources = sources.map { FrameSource($0.id) } }
         var mergeBuffer = [UInt8](repeating: 0, count: 512)
+        /// The source addresses and merging state this port last added to the node's totals
+        /// (`senderCounts`, `mergingPorts`), so a change of one port updates them in O(1).
+        var countedAddresses: [String] = []
+        var countedMerging = false
         var receivedData = false
         var thirdSourceReported = false
     }
@@ -106,7 +110,8 @@ public final class ArtNetNode: DeviceModel {
     @exclusivity(unchecked) private var firstPortAddress = 0
     @exclusivity(unchecked) private var assembler: FrameAssembler
     @exclusivity(unchecked) private var lastArtSync: Timestamp?
-    private var senderAddresses: Set<String> = []
+    /// Source address → ports it sends to (the node's senders, for ArtSync).
+    private var senderCounts: [String: Int] = [:]
     @exclusivity(unchecked) private var mergingPorts = 0
     @exclusivity(unchecked) private var cancelMergePending = false
     @exclusivity(unchecked) private var syncLossReported = true
@@ -125,9 +130,16 @@ public final class ArtNetNode: DeviceModel {
     /// Keeps the sender set and merging count in step after sources join or leave a port.
     private func sourcesChanged(port pi: Int, at now: Timestamp) {
         ports[pi].refresh()
-        senderAddresses = Set(ports.flatMap { $0.sources.map(\.id.address) })
+        for a in ports[pi].countedAddresses {
+            let n = (senderCounts[a] ?? 0) - 1
+            senderCounts[a] = n > 0 ? n : nil
+        }
+        ports[pi].countedAddresses = ports[pi].sources.map(\.id.address)
+        for a in ports[pi].countedAddresses { senderCounts[a, default: 0] += 1 }
         let wasMerging = mergingPorts > 0
-        mergingPorts = ports.reduce(0) { $0 + ($1.sources.count > 1 ? 1 : 0) }
+        let merging = ports[pi].sources.count > 1
+        mergingPorts += (merging ? 1 : 0) - (ports[pi].countedMerging ? 1 : 0)
+        ports[pi].countedMerging = merging
         if !wasMerging && mergingPorts > 0 {
             // Held data would wait for an ArtSync that is now ignored: show it by the frame rule.
             assembler.releaseHeld(at: now)
@@ -265,7 +277,7 @@ public final class ArtNetNode: DeviceModel {
             records.counters.count("artsync-ignored-by-config")
             return
         }
-        guard senderAddresses.contains(source.address) else {
+        guard senderCounts[source.address] != nil else {
             records.counters.count("artsync-ignored-not-sender")
             return
         }

@@ -48,13 +48,8 @@ public struct ColorlightSender: LatchingFrameSender {
                         let first = (y * c.width + offset) * 3
                         let size = ColorlightEncoder.row(in: out, row: UInt16(y), offset: UInt16(offset)) { dst in
                             // R, G, B on the canvas; B, G, R on the wire.
-                            guard dst.count >= 3 * n, let s = src.baseAddress, let d = dst.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
-                            var p = s + first
-                            var q = d
-                            for _ in 0..<n {
-                                q[0] = p[2]; q[1] = p[1]; q[2] = p[0]
-                                p += 3; q += 3
-                            }
+                            guard dst.count >= 3 * n, first + 3 * n <= src.count, let s = src.baseAddress, let d = dst.baseAddress else { return 0 }
+                            Colorlight.swapRedAndBlue(from: UnsafeRawPointer(s + first), to: d, pixels: n)
                             return 3 * n
                         }
                         emit(UnsafeRawBufferPointer(rebasing: out[0..<size]), nil)

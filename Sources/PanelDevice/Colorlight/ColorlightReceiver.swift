@@ -46,7 +46,13 @@ public struct ColorlightReceiverSettings: Sendable {
 public final class ColorlightReceiver: DeviceModel {
     public var name: String { settings.name }
     public let settings: ColorlightReceiverSettings
-    public var counters: DeviceCounters { records.counters }
+    public var counters: DeviceCounters {
+        var c = records.counters
+        if rowPackets > 0 { c.count("row-packet", rowPackets) }
+        return c
+    }
+    /// Row packets, counted as an integer per packet and reported in `counters`.
+    private var rowPackets = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
@@ -97,7 +103,7 @@ public final class ColorlightReceiver: DeviceModel {
     }
 
     private func row(_ r: ColorlightRow, from source: PacketSource, at now: Timestamp) {
-        records.counters.count("row-packet")
+        rowPackets += 1
         if settings.duplicates, displaysSinceRows == 1 { records.counters.count("display-not-duplicated") }
         displaysSinceRows = 0
         brightnessSinceRows = 0
@@ -121,13 +127,10 @@ public final class ColorlightReceiver: DeviceModel {
         }
         if r.offset < inside {
             let base = (r.row * canvas.width + r.offset) * 3
-            canvas.bytes.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<(inside - r.offset) {
-                    let o = base + 3 * i
-                    dst[o] = r.pixels[3 * i + 2]
-                    dst[o + 1] = r.pixels[3 * i + 1]
-                    dst[o + 2] = r.pixels[3 * i]
-                }
+            let n = inside - r.offset
+            canvas.bytes.withUnsafeMutableBytes { dst in
+                guard base + 3 * n <= dst.count, 3 * n <= r.pixels.count, let d = dst.baseAddress, let s = r.pixels.baseAddress else { return }
+                Colorlight.swapRedAndBlue(from: s, to: d + base, pixels: n)
             }
         }
         latch.arrived(from: source, at: now)

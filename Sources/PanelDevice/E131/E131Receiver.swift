@@ -121,7 +121,6 @@ public final class E131Receiver: DeviceModel {
     // methods never re-enter one another, so the runtime's exclusivity checks on these class
     // properties (measured at 10–17 % of offline replay) are switched off for them alone.
     @exclusivity(unchecked) private var universeState: [Universe]
-    private var index: [UInt16: Int] = [:]
     @exclusivity(unchecked) private var syncState: [UInt16: SyncState] = [:]
     @exclusivity(unchecked) private var assembler: FrameAssembler
 
@@ -129,7 +128,6 @@ public final class E131Receiver: DeviceModel {
         self.settings = settings
         assembler = FrameAssembler(map: settings.map, settings: settings.frame)
         universeState = Array(repeating: Universe(), count: settings.map.universeCount)
-        for (i, u) in settings.map.universes.enumerated() { if let u16 = UInt16(exactly: u) { index[u16] = i } }
     }
 
     public var canvas: Canvas { assembler.canvas }
@@ -182,7 +180,9 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("preview-ignored")
             return
         }
-        guard let ui = index[d.universe] else {
+        // The map's universes are consecutive from its start universe.
+        let ui = Int(d.universe) - settings.map.settings.startUniverse
+        guard ui >= 0, ui < universeState.count else {
             records.counters.count("universe-not-mapped")
             return
         }

@@ -244,14 +244,17 @@ public struct FrameAssembler {
         var numbers: [Int] = []
         numbers.reserveCapacity(list.count)
         var frameSources: [FrameSource] = []
+        // Universes of one sender share one source list: merged once, then recognised by identity.
+        var merged: [FrameSource] = []
         staged.withUnsafeBytes { all in
             for i in list {
                 let view = UnsafeRawBufferPointer(rebasing: all[(i * 512)..<(i * 512 + stagedLength[i])])
                 map.apply(universeIndex: i, data: view, to: &canvas)
                 slot[i] = .empty
                 numbers.append(universeNumbers[i])
-                if frameSources != stagedSources[i] {
+                if merged != stagedSources[i] {
                     for src in stagedSources[i] where !frameSources.contains(src) { frameSources.append(src) }
+                    merged = stagedSources[i]
                 }
             }
         }
