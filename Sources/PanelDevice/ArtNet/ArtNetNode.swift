@@ -77,7 +77,11 @@ public final class ArtNetNode: DeviceModel {
 
     struct Source {
         var id: PacketSource
+        /// The source's slots, for HTP merging. While it is a port's only source its packets go
+        /// to the assembler as they are and are not copied here: the first `unsynced` bytes are
+        /// then the assembler's (`syncData`), the rest are here.
         var data: [UInt8]
+        var unsynced = 0
         var length: Int
         var lastSeen: Timestamp
         var sequence: UInt8?
@@ -90,6 +94,13 @@ public final class ArtNetNode: DeviceModel {
         /// The sources as frame events name them; `refresh()` after `sources` changes membership.
         var frameSources: [FrameSource] = []
         mutating func refresh() { frameSources = sources.map { FrameSource($0.id) } }
+        /// Brings a lone source's `data` up to date from what the assembler staged for the port.
+        mutating func syncData(port pi: Int, from assembler: FrameAssembler) {
+            for s in sources.indices where sources[s].unsynced > 0 {
+                assembler.copyStaged(index: pi, count: sources[s].unsynced, into: &sources[s].data)
+                sources[s].unsynced = 0
+            }
+        }
         var mergeBuffer = [UInt8](repeating: 0, count: 512)
         /// The source addresses and merging state this port last added to the node's totals
         /// (`senderCounts`, `mergingPorts`), so a change of one port updates them in O(1).
@@ -110,6 +121,7 @@ public final class ArtNetNode: DeviceModel {
     @exclusivity(unchecked) private var firstPortAddress = 0
     @exclusivity(unchecked) private var assembler: FrameAssembler
     @exclusivity(unchecked) private var lastArtSync: Timestamp?
+    private var sharedFrameSources: [FrameSource] = []
     /// Source address → ports it sends to (the node's senders, for ArtSync).
     private var senderCounts: [String: Int] = [:]
     @exclusivity(unchecked) private var mergingPorts = 0
@@ -127,9 +139,20 @@ public final class ArtNetNode: DeviceModel {
     /// The canvas as the panel shows it now.
     public var canvas: Canvas { assembler.canvas }
 
+    /// Recomputes how frames name a port's sources, sharing one array among ports with the same
+    /// sources: the assembler merges a frame's source lists by identity, not element by element.
+    private func refreshFrameSources(_ pi: Int) {
+        ports[pi].refresh()
+        if ports[pi].frameSources == sharedFrameSources {
+            ports[pi].frameSources = sharedFrameSources
+        } else {
+            sharedFrameSources = ports[pi].frameSources
+        }
+    }
+
     /// Keeps the sender set and merging count in step after sources join or leave a port.
     private func sourcesChanged(port pi: Int, at now: Timestamp) {
-        ports[pi].refresh()
+        refreshFrameSources(pi)
         for a in ports[pi].countedAddresses {
             let n = (senderCounts[a] ?? 0) - 1
             senderCounts[a] = n > 0 ? n : nil
@@ -207,9 +230,11 @@ public final class ArtNetNode: DeviceModel {
             if ports[pi].sources[si].id.port != source.port {
                 // Same source, new socket: only how frames name it changes.
                 ports[pi].sources[si].id = source
-                ports[pi].refresh()
+                refreshFrameSources(pi)
             }
         } else if ports[pi].sources.count < 2 {
+            // The port's lone source (if any) stops being lone: its data is needed for merging.
+            ports[pi].syncData(port: pi, from: assembler)
             ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
             sourcesChanged(port: pi, at: now)
             si = ports[pi].sources.count - 1
@@ -241,8 +266,13 @@ public final class ArtNetNode: DeviceModel {
         if dmx.sequence != 0 { ports[pi].sources[si].sequence = dmx.sequence }
         ports[pi].sources[si].lastSeen = now
         let n = dmx.data.count
-        ports[pi].sources[si].data.withUnsafeMutableBytes { dst in
-            if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        if ports[pi].sources.count == 1 {
+            // A lone source's packet is staged below as it is: the assembler keeps the copy.
+            ports[pi].sources[si].unsynced = max(ports[pi].sources[si].unsynced, n)
+        } else {
+            ports[pi].sources[si].data.withUnsafeMutableBytes { dst in
+                if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+            }
         }
         ports[pi].sources[si].length = max(ports[pi].sources[si].length, n)
         ports[pi].receivedData = true

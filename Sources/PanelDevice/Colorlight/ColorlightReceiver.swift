@@ -51,22 +51,24 @@ public final class ColorlightReceiver: DeviceModel {
         if rowPackets > 0 { c.count("row-packet", rowPackets) }
         return c
     }
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
     /// Row packets, counted as an integer per packet and reported in `counters`.
-    private var rowPackets = 0
+    @exclusivity(unchecked) private var rowPackets = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     /// What the panel shows now (the rows received so far).
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
     /// The last brightness received: the display packet's global value and R, G, B.
     public private(set) var brightness: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being written.
-    private var latch = FrameLatch()
+    @exclusivity(unchecked) private var latch = FrameLatch()
     /// Display (latch) and brightness packets since the last row, for duplicate handling.
-    private var displaysSinceRows = 0
-    private var brightnessSinceRows = 0
+    @exclusivity(unchecked) private var displaysSinceRows = 0
+    @exclusivity(unchecked) private var brightnessSinceRows = 0
     private var reportedBeyondPanel = false
     private var reportedBeyondRow = false
     private var replyBuffer: [UInt8] = []

@@ -53,31 +53,33 @@ public final class DDPDisplay: DeviceModel {
         if pushes > 0 { c.count("push", pushes) }
         return c
     }
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
     /// Counted per packet as plain integers (no event name built or hashed per packet) and
     /// reported in `counters`: data packets by data type, their format checks, PUSHes.
-    private var dataTypePackets = [Int](repeating: 0, count: 256)
-    private var mismatchPackets = 0
-    private var unrecognisedPackets = 0
-    private var pushes = 0
+    @exclusivity(unchecked) private var dataTypePackets = [Int](repeating: 0, count: 256)
+    @exclusivity(unchecked) private var mismatchPackets = 0
+    @exclusivity(unchecked) private var unrecognisedPackets = 0
+    @exclusivity(unchecked) private var pushes = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     /// What the panel shows now.
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being written.
-    private var latch = FrameLatch()
+    @exclusivity(unchecked) private var latch = FrameLatch()
     /// The display's buffer in chain (wire) order: what the sender has written so far.
-    private var wire: [UInt8]
+    @exclusivity(unchecked) private var wire: [UInt8]
     /// The byte range of `wire` written since the last frame (empty when lower >= upper).
-    private var dirtyLower = Int.max
-    private var dirtyUpper = 0
+    @exclusivity(unchecked) private var dirtyLower = Int.max
+    @exclusivity(unchecked) private var dirtyUpper = 0
     /// The last sequence number of each source; that of the source heard last is kept apart
     /// (`sequenceSource`, `lastSequence`), so a steady sender costs no dictionary lookup.
-    private var sequences: [PacketSource: UInt8] = [:]
-    private var sequenceSource: PacketSource?
-    private var lastSequence: UInt8?
+    @exclusivity(unchecked) private var sequences: [PacketSource: UInt8] = [:]
+    @exclusivity(unchecked) private var sequenceSource: PacketSource?
+    @exclusivity(unchecked) private var lastSequence: UInt8?
     private var replyBuffer: [UInt8] = []
     private var reportedMismatch = false
     private var reportedPastPanel = false

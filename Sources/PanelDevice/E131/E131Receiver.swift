@@ -88,7 +88,11 @@ public final class E131Receiver: DeviceModel {
         var priority: UInt8
         var lastSeen: Timestamp
         var sequence: UInt8?
+        /// The source's slots, for HTP merging. While it is a universe's only source its packets
+        /// go to the assembler as they are and are not copied here: the first `unsynced` bytes
+        /// are then the assembler's (see `syncData`).
         var data: [UInt8]
+        var unsynced = 0
         var length: Int
         /// How frame events name this source (refreshed when its name or address changes).
         var frameSource: FrameSource { didSet { alone = [frameSource] } }
@@ -223,6 +227,11 @@ public final class E131Receiver: DeviceModel {
                 return
             }
             let name = d.sourceName
+            // The universe's lone source (if any) stops being lone: its data is needed for merging.
+            for s in u.sources.indices where u.sources[s].unsynced > 0 {
+                assembler.copyStaged(index: ui, count: u.sources[s].unsynced, into: &u.sources[s].data)
+                u.sources[s].unsynced = 0
+            }
             u.sources.append(Source(cid: d.cid, address: address, name: name, priority: d.priority, lastSeen: now,
                                     sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
                                     frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
@@ -255,8 +264,13 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].priority = d.priority
         }
         let n = d.data.count
-        u.sources[i].data.withUnsafeMutableBytes { dst in
-            if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        if u.sources.count == 1 {
+            // A lone source's packet is staged below as it is: the assembler keeps the copy.
+            u.sources[i].unsynced = max(u.sources[i].unsynced, n)
+        } else {
+            u.sources[i].data.withUnsafeMutableBytes { dst in
+                if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+            }
         }
         u.sources[i].length = n
         updateConflict(&u, universe: d.universe, at: now)

@@ -25,14 +25,16 @@ public final class EnttecProWidget: DeviceModel {
     public var name: String { settings.name }
     public private(set) var parameters: EnttecPro.Parameters
     private let serialReply: [UInt8]
-    private var records = DeviceRecords()
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
     /// A framer per line or client (at most EnttecProWidget.maxSources).
-    private var framers = StreamFramers<EnttecProFramer>(limit: maxSources)
+    @exclusivity(unchecked) private var framers = StreamFramers<EnttecProFramer>(limit: maxSources)
     /// The universe list and sources of the latest frame event, reused while the same source sends.
-    private var frameUniverses: [Int] = []
-    private var frameSources: [FrameSource] = []
-    private var canvas: Canvas
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var frameUniverses: [Int] = []
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
+    @exclusivity(unchecked) private var canvas: Canvas
+    @exclusivity(unchecked) private var frameIndex = 0
     /// Serial lines are one peer each; more sources than this are merged into one framer.
     static let maxSources = 16
 

@@ -172,6 +172,21 @@ public struct FrameAssembler {
         }
     }
 
+    /// Copies the first `count` bytes last staged for index `i` into the start of `buffer`:
+    /// each byte as the latest data that reached it left it (staging never clears a byte). A
+    /// model that stages a lone sender's packets as they are reads that sender's data back
+    /// here instead of keeping its own copy of every packet.
+    func copyStaged(index i: Int, count: Int, into buffer: inout [UInt8]) {
+        let n = min(count, 512, buffer.count)
+        guard i >= 0, i < slot.count, n > 0 else { return }
+        staged.withUnsafeBytes { src in
+            buffer.withUnsafeMutableBytes { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                d.copyMemory(from: s + i * 512, byteCount: n)
+            }
+        }
+    }
+
     /// The longest pause inside one of the sender's frames: three quarters of its frame
     /// interval, and never less than 5 ms (senders send a frame's universes back to back; a
     /// shorter hiccup of a busy sender is not a new frame).

@@ -12,14 +12,16 @@ public final class OPCServer: DeviceModel {
     /// Streams framed at once; bytes of further clients are counted and dropped (bounded memory).
     public static let maximumStreams = 256
 
-    private var records = DeviceRecords(reusesOutbox: true)
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
     /// The sources of the latest frame event, reused while the same source sends.
-    private var frameSources: [FrameSource] = []
-    private var framers: [PacketSource: OPCFramer] = [:]
-    private var canvas: Canvas
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
+    @exclusivity(unchecked) private var framers: [PacketSource: OPCFramer] = [:]
+    @exclusivity(unchecked) private var canvas: Canvas
     /// Canvas byte offset of every pixel, in chain order.
     private let offsets: [Int]
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var frameIndex = 0
 
     public init(name: String, map: ChannelMap, channel: UInt8 = 0, strict: Bool = false) {
         self.name = name; self.map = map; self.channel = channel; self.strict = strict

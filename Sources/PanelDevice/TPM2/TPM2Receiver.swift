@@ -22,13 +22,15 @@ public struct TPM2ReceiverSettings: Sendable {
 public final class TPM2Receiver: DeviceModel {
     public let settings: TPM2ReceiverSettings
     public var name: String { settings.name }
-    private var records = DeviceRecords(reusesOutbox: true)
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
     /// The sources of the latest frame event, reused while the same source sends.
-    private var frameSources: [FrameSource] = []
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
     /// A framer per line or client (at most TPM2Receiver.maxSources).
-    private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
-    private var canvas: Canvas
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
+    @exclusivity(unchecked) private var canvas: Canvas
+    @exclusivity(unchecked) private var frameIndex = 0
     static let maxSources = 16
     private static let ackBytes: [UInt8] = [TPM2Serial.ack]
 

@@ -45,24 +45,26 @@ public final class TPM2NetReceiver: DeviceModel {
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
     /// What the panel shows now.
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being received.
-    private var latch = FrameLatch()
-    private var wire: [UInt8]
-    private var dirtyLower = Int.max
-    private var dirtyUpper = 0
+    @exclusivity(unchecked) private var latch = FrameLatch()
+    @exclusivity(unchecked) private var wire: [UInt8]
+    @exclusivity(unchecked) private var dirtyLower = Int.max
+    @exclusivity(unchecked) private var dirtyUpper = 0
     /// The frame being received: its packet count, which packets are in, and their size.
-    private var frameCount: Int?
-    private var received = [Bool](repeating: false, count: 256)
-    private var receivedCount = 0
+    @exclusivity(unchecked) private var frameCount: Int?
+    @exclusivity(unchecked) private var received = [Bool](repeating: false, count: 256)
+    @exclusivity(unchecked) private var receivedCount = 0
     /// The rule IDs of the last violations seen: a sender repeats its own on every packet (all
     /// of a large panel's packets are over 1490 bytes), so they are listed once, not per packet.
-    private var lastViolations = TPM2NetViolations()
-    private var lastRuleIDs: [RuleID] = []
-    private var stride: Int?
+    @exclusivity(unchecked) private var lastViolations = TPM2NetViolations()
+    @exclusivity(unchecked) private var lastRuleIDs: [RuleID] = []
+    @exclusivity(unchecked) private var stride: Int?
     private var reportedPastPanel = false
 
     public init(settings: TPM2NetReceiverSettings) {
