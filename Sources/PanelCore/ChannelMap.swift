@@ -66,7 +66,7 @@ public struct ChannelMap: Sendable {
     private let contiguous: [Bool]
     /// The chain is the canvas as it is (rows layout, no flips, natural component order):
     /// chain byte k is canvas byte k.
-    private let isIdentity: Bool
+    public let isIdentity: Bool
 
     /// Builds the map; throws when the panel or mapping cannot work.
     /// `allowedUniverses` is checked before any table is built, so an impossible panel costs nothing.

@@ -70,11 +70,8 @@ public final class DDPDisplay: DeviceModel {
     @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being written.
     @exclusivity(unchecked) private var latch = FrameLatch()
-    /// The display's buffer in chain (wire) order: what the sender has written so far.
-    @exclusivity(unchecked) private var wire: [UInt8]
-    /// The byte range of `wire` written since the last frame (empty when lower >= upper).
-    @exclusivity(unchecked) private var dirtyLower = Int.max
-    @exclusivity(unchecked) private var dirtyUpper = 0
+    /// What the sender has written along the chain so far.
+    @exclusivity(unchecked) private var wire: ChainBuffer
     /// The last sequence number of each source; that of the source heard last is kept apart
     /// (`sequenceSource`, `lastSequence`), so a steady sender costs no dictionary lookup.
     @exclusivity(unchecked) private var sequences: [PacketSource: UInt8] = [:]
@@ -88,7 +85,7 @@ public final class DDPDisplay: DeviceModel {
         self.settings = settings
         let map = settings.map
         canvas = Canvas(width: map.width, height: map.height, format: map.format)
-        wire = [UInt8](repeating: 0, count: map.width * map.height * map.format.bytesPerPixel)
+        wire = ChainBuffer(count: map.chainByteCount)
     }
 
     /// The timeout for data never pushed: the configured one, else twice the interval
@@ -166,12 +163,7 @@ public final class DDPDisplay: DeviceModel {
             }
         }
         if start < inside {
-            wire.withUnsafeMutableBytes { dst in
-                guard let base = dst.baseAddress, let src = data.baseAddress else { return }
-                (base + start).copyMemory(from: src, byteCount: inside - start)
-            }
-            dirtyLower = min(dirtyLower, start)
-            dirtyUpper = max(dirtyUpper, inside)
+            wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: canvas)
         }
         latch.arrived(from: source, at: now)
     }
@@ -187,13 +179,7 @@ public final class DDPDisplay: DeviceModel {
 
     /// Applies the written range to the canvas and records a frame event.
     private func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
-        if dirtyLower < dirtyUpper {
-            wire.withUnsafeBytes { all in
-                settings.map.apply(chainData: UnsafeRawBufferPointer(rebasing: all[dirtyLower..<dirtyUpper]), startingAt: dirtyLower, to: &canvas)
-            }
-        }
-        dirtyLower = Int.max
-        dirtyUpper = 0
+        wire.show(on: &canvas, map: settings.map)
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
         records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: synchronized))
