@@ -64,6 +64,9 @@ public struct ChannelMap: Sendable {
     /// Per universe: its pixels lie one after the other in the canvas in wire order, so its
     /// data is one block copy (rows layout, no horizontal flip, natural component order).
     private let contiguous: [Bool]
+    /// The chain is the canvas as it is (rows layout, no flips, natural component order):
+    /// chain byte k is canvas byte k.
+    public let isIdentity: Bool
 
     /// Builds the map; throws when the panel or mapping cannot work.
     /// `allowedUniverses` is checked before any table is built, so an impossible panel costs nothing.
@@ -104,6 +107,7 @@ public struct ChannelMap: Sendable {
             for chain in first..<end where offsets[chain] != offsets[first] + Int32((chain - first) * bpp) { return false }
             return true
         }
+        isIdentity = natural && offsets.indices.allSatisfy { offsets[$0] == Int32($0 * bpp) }
     }
 
     /// The universes this map covers, in order.
@@ -199,6 +203,15 @@ public struct ChannelMap: Sendable {
     public func apply(chainData data: UnsafeRawBufferPointer, startingAt start: Int = 0, to canvas: inout Canvas) {
         let perUniverse = pixelsPerUniverse * format.bytesPerPixel
         guard start >= 0, perUniverse > 0 else { return }
+        if isIdentity {
+            // Chain byte k is canvas byte k: one copy of what lies on the panel.
+            let n = min(data.count, chainByteCount - start)
+            guard n > 0, canvas.bytes.count == chainByteCount, let src = data.baseAddress else { return }
+            canvas.bytes.withUnsafeMutableBytes { out in
+                if let dst = out.baseAddress { (dst + start).copyMemory(from: src, byteCount: n) }
+            }
+            return
+        }
         var position = start
         var consumed = 0
         while consumed < data.count {
@@ -218,39 +231,89 @@ public struct ChannelMap: Sendable {
     /// `buffer` keeps its capacity, so a reused buffer allocates nothing.
     public func extract(universe: Int, from canvas: Canvas, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
-        let u = universe - settings.startUniverse
-        guard u >= 0, u < universeCount, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
-        let bpp = format.bytesPerPixel
-        let firstChain = u * pixelsPerUniverse
-        let pixels = channelCount(universe: universe) / bpp
-        if contiguous[u] {
-            let start = Int(chainToCanvasOffset[firstChain])
-            buffer.append(contentsOf: canvas.bytes[start..<(start + pixels * bpp)])
-            return
+        let n = channelCount(universe: universe)
+        guard n > 0, canvas.bytes.count == chainByteCount else { return }
+        buffer.append(contentsOf: repeatElement(0, count: n))
+        canvas.bytes.withUnsafeBytes { pixels in
+            buffer.withUnsafeMutableBytes { out in _ = extract(universe: universe, from: pixels, to: out) }
         }
-        buffer.append(contentsOf: repeatElement(0, count: pixels * bpp))
+    }
+
+    /// Channel bytes along the whole chain: every pixel's components (`width × height ×
+    /// bytesPerPixel`), the size of the canvas too.
+    public var chainByteCount: Int { width * height * format.bytesPerPixel }
+
+    /// Writes a universe's channel data, taken from `pixels` (a canvas's bytes, `chainByteCount`
+    /// of them), to the start of `destination`, with no intermediate buffer (senders extract
+    /// straight into their packet). Returns the bytes written: `channelCount(universe:)`, or 0
+    /// when the universe is outside the map, `pixels` is not the panel's size or `destination`
+    /// is too small.
+    public func extract(universe: Int, from pixels: UnsafeRawBufferPointer, to destination: UnsafeMutableRawBufferPointer) -> Int {
+        let n = channelCount(universe: universe)
+        guard n > 0, n <= destination.count else { return 0 }
+        let start = (universe - settings.startUniverse) * pixelsPerUniverse * format.bytesPerPixel
+        return extract(chainBytes: start..<(start + n), from: pixels, to: destination)
+    }
+
+    /// Writes channel bytes `chainBytes` of the chain laid out as `apply(chainData:)` reads
+    /// them (pixel 0's components first, in wire order, no gaps between universes), taken
+    /// from `pixels` (a canvas's bytes, `chainByteCount` of them), to the start of
+    /// `destination`. The range is cut at the panel's end and at `destination`'s size; returns
+    /// the bytes written (0 when `pixels` is not the panel's size).
+    public func extract(chainBytes: Range<Int>, from pixels: UnsafeRawBufferPointer, to destination: UnsafeMutableRawBufferPointer) -> Int {
+        let total = chainByteCount
+        guard pixels.count == total, chainBytes.lowerBound >= 0, chainBytes.lowerBound < total,
+              let src = pixels.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              let dst = destination.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
+        let count = min(chainBytes.upperBound, total, chainBytes.lowerBound + destination.count) - chainBytes.lowerBound
+        guard count > 0 else { return 0 }
+        if isIdentity {
+            dst.update(from: src + chainBytes.lowerBound, count: count)
+            return count
+        }
+        let bpp = format.bytesPerPixel
+        let perUniverse = pixelsPerUniverse * bpp
         let wire = order.wireToCanvas
-        canvas.bytes.withUnsafeBufferPointer { src in
+        contiguous.withUnsafeBufferPointer { contiguous in
             chainToCanvasOffset.withUnsafeBufferPointer { offsets in
-                buffer.withUnsafeMutableBufferPointer { out in
-                    var o = 0
-                    if bpp == 3 {
-                        let (w0, w1, w2) = (wire[0], wire[1], wire[2])
-                        for p in firstChain..<(firstChain + pixels) {
-                            let base = Int(offsets[p])
-                            out[o] = src[base + w0]; out[o + 1] = src[base + w1]; out[o + 2] = src[base + w2]
-                            o += 3
+                wire.withUnsafeBufferPointer { wire in
+                    var position = chainBytes.lowerBound
+                    var written = 0
+                    while written < count {
+                        let u = position / perUniverse
+                        let within = position - u * perUniverse
+                        let n = min(perUniverse - within, count - written)
+                        let firstChain = u * pixelsPerUniverse
+                        if contiguous[u] {
+                            (dst + written).update(from: src + Int(offsets[firstChain]) + within, count: n)
+                        } else {
+                            var chain = firstChain + within / bpp
+                            var c = within % bpp
+                            var o = written
+                            let end = written + n
+                            if bpp == 3 && c == 0 {
+                                let (w0, w1, w2) = (wire[0], wire[1], wire[2])
+                                while o + 3 <= end {
+                                    let base = Int(offsets[chain])
+                                    dst[o] = src[base + w0]; dst[o + 1] = src[base + w1]; dst[o + 2] = src[base + w2]
+                                    o += 3
+                                    chain += 1
+                                }
+                            }
+                            while o < end {
+                                dst[o] = src[Int(offsets[chain]) + wire[c]]
+                                o += 1
+                                c += 1
+                                if c == bpp { c = 0; chain += 1 }
+                            }
                         }
-                    } else {
-                        for p in firstChain..<(firstChain + pixels) {
-                            let base = Int(offsets[p])
-                            for c in 0..<bpp { out[o + c] = src[base + wire[c]] }
-                            o += bpp
-                        }
+                        written += n
+                        position += n
                     }
                 }
             }
         }
+        return count
     }
 
     static func position(chain: Int, width: Int, height: Int, settings: MappingSettings) -> (x: Int, y: Int) {

@@ -70,3 +70,27 @@ extension Array where Element == UInt8 {
     }
     mutating func setU16BE(_ v: UInt16, at o: Int) { self[o] = UInt8(v >> 8); self[o + 1] = UInt8(v & 0xFF) }
 }
+
+/// In-place writing helpers for encoders that fill a caller's packet buffer (senders that
+/// extract pixels straight into the packet); callers check the buffer's size first.
+extension UnsafeMutableRawBufferPointer {
+    @inlinable func setU16BE(_ v: UInt16, at o: Int) { self[o] = UInt8(v >> 8); self[o + 1] = UInt8(truncatingIfNeeded: v) }
+    @inlinable func setU16LE(_ v: UInt16, at o: Int) { self[o] = UInt8(truncatingIfNeeded: v); self[o + 1] = UInt8(v >> 8) }
+    @inlinable func setU32BE(_ v: UInt32, at o: Int) {
+        self[o] = UInt8(v >> 24); self[o + 1] = UInt8(truncatingIfNeeded: v >> 16)
+        self[o + 2] = UInt8(truncatingIfNeeded: v >> 8); self[o + 3] = UInt8(truncatingIfNeeded: v)
+    }
+
+    /// Lets `fill` write at most `limit` bytes from offset `start` on (never past the end);
+    /// returns what it says it wrote, clamped to that room.
+    @inlinable func fill(from start: Int, limit: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        let room = Swift.max(0, Swift.min(limit, count - start))
+        return Swift.max(0, Swift.min(room, fill(UnsafeMutableRawBufferPointer(rebasing: self[start..<(start + room)]))))
+    }
+
+    /// Zeroes bytes `range` (padding).
+    @inlinable func zero(_ range: Range<Int>) {
+        guard !range.isEmpty, let base = baseAddress else { return }
+        (base + range.lowerBound).initializeMemory(as: UInt8.self, repeating: 0, count: range.count)
+    }
+}

@@ -304,6 +304,29 @@ final class ArtNetNodeTests: XCTestCase {
         XCTAssertEqual(n.frames().last?.canvas.bytes, [50, 13, 13, 13, 13, 13])
     }
 
+    /// A lone source's packets are not copied per packet; when a second source joins, the
+    /// lone one's own latest slots take part in the merge, not what the panel showed before.
+    func testLoneSourceDataMergesAfterShortPacketsAndAnEarlierMerge() {
+        let n = node(width: 2)
+        n.feed(artDmx(0, [10, 20, 30, 40, 50, 60]), from: a, at: ms(0))
+        n.feed(artDmx(0, [5, 5, 99, 5, 99, 5]), from: b, at: ms(10))
+        n.feed(artDmx(0, [10, 20, 30, 40, 50, 60]), from: a, at: ms(5000))
+        XCTAssertEqual(n.frames().last?.canvas.bytes, [10, 20, 99, 40, 99, 60])
+        // B goes silent; A alone sends two slots: the rest of the panel keeps the merged levels.
+        n.feed(artDmx(0, [1, 2]), from: a, at: ms(10_011))
+        XCTAssertEqual(n.counters["source-timeout"], 1)
+        XCTAssertEqual(n.frames().last?.canvas.bytes, [1, 2, 99, 40, 99, 60])
+        // C joins dark: the merge shows A's own slots (its latest two, its earlier four).
+        n.feed(artDmx(0, repeated(0)), from: c, at: ms(10_020))
+        XCTAssertEqual(n.frames().last?.canvas.bytes, [1, 2, 30, 40, 50, 60])
+        // And a source that starts alone and then merges brings all it sent alone.
+        let m = node(width: 2)
+        m.feed(artDmx(0, [7, 7, 7, 7, 7, 7]), from: a, at: ms(0))
+        m.feed(artDmx(0, [8, 9]), from: a, at: ms(20))
+        m.feed(artDmx(0, [0, 0, 0, 0, 0, 0]), from: b, at: ms(40))
+        XCTAssertEqual(m.frames().last?.canvas.bytes, [8, 9, 7, 7, 7, 7])
+    }
+
     func testSourceTimeoutAlsoOnTick() {
         let n = node(width: 2)
         n.feed(artDmx(0, repeated(10)), from: a, at: ms(0))

@@ -92,7 +92,11 @@ public final class ArtNetNode: DeviceModel {
 
     struct Source {
         var id: PacketSource
+        /// The source's slots, for HTP merging. While it is a port's only source its packets go
+        /// to the assembler as they are and are not copied here: the first `unsynced` bytes are
+        /// then the assembler's (`syncData`), the rest are here.
         var data: [UInt8]
+        var unsynced = 0
         var length: Int
         var lastSeen: Timestamp
         var sequence: UInt8?
@@ -105,7 +109,18 @@ public final class ArtNetNode: DeviceModel {
         /// The sources as frame events name them; `refresh()` after `sources` changes membership.
         var frameSources: [FrameSource] = []
         mutating func refresh() { frameSources = sources.map { FrameSource($0.id) } }
+        /// Brings a lone source's `data` up to date from what the assembler staged for the port.
+        mutating func syncData(port pi: Int, from assembler: FrameAssembler) {
+            for s in sources.indices where sources[s].unsynced > 0 {
+                assembler.copyStaged(index: pi, count: sources[s].unsynced, into: &sources[s].data)
+                sources[s].unsynced = 0
+            }
+        }
         var mergeBuffer = [UInt8](repeating: 0, count: 512)
+        /// The source addresses and merging state this port last added to the node's totals
+        /// (`senderCounts`, `mergingPorts`), so a change of one port updates them in O(1).
+        var countedAddresses: [String] = []
+        var countedMerging = false
         var receivedData = false
         var thirdSourceReported = false
         /// False for a universe of the map beyond the node's ports (`maxPorts`).
@@ -117,9 +132,15 @@ public final class ArtNetNode: DeviceModel {
     // properties (measured at 10–17 % of offline replay) are switched off for them alone.
     @exclusivity(unchecked) private var ports: [Port]
     private var portIndex: [UInt16: Int] = [:]
+    /// Port i has Port-Address `firstPortAddress + i` (as the map lays them out, until an
+    /// ArtAddress moves one): a packet's port is found by subtraction, not a dictionary lookup.
+    @exclusivity(unchecked) private var portsInOrder = false
+    @exclusivity(unchecked) private var firstPortAddress = 0
     @exclusivity(unchecked) private var assembler: FrameAssembler
     @exclusivity(unchecked) private var lastArtSync: Timestamp?
-    private var senderAddresses: Set<String> = []
+    private var sharedFrameSources: [FrameSource] = []
+    /// Source address → ports it sends to (the node's senders, for ArtSync).
+    private var senderCounts: [String: Int] = [:]
     @exclusivity(unchecked) private var mergingPorts = 0
     @exclusivity(unchecked) private var cancelMergePending = false
     @exclusivity(unchecked) private var syncLossReported = true
@@ -149,12 +170,30 @@ public final class ArtNetNode: DeviceModel {
     /// The canvas as the panel shows it now.
     public var canvas: Canvas { assembler.canvas }
 
+    /// Recomputes how frames name a port's sources, sharing one array among ports with the same
+    /// sources: the assembler merges a frame's source lists by identity, not element by element.
+    private func refreshFrameSources(_ pi: Int) {
+        ports[pi].refresh()
+        if ports[pi].frameSources == sharedFrameSources {
+            ports[pi].frameSources = sharedFrameSources
+        } else {
+            sharedFrameSources = ports[pi].frameSources
+        }
+    }
+
     /// Keeps the sender set and merging count in step after sources join or leave a port.
     private func sourcesChanged(port pi: Int, at now: Timestamp) {
-        ports[pi].refresh()
-        senderAddresses = Set(ports.flatMap { $0.sources.map(\.id.address) })
+        refreshFrameSources(pi)
+        for a in ports[pi].countedAddresses {
+            let n = (senderCounts[a] ?? 0) - 1
+            senderCounts[a] = n > 0 ? n : nil
+        }
+        ports[pi].countedAddresses = ports[pi].sources.map(\.id.address)
+        for a in ports[pi].countedAddresses { senderCounts[a, default: 0] += 1 }
         let wasMerging = mergingPorts > 0
-        mergingPorts = ports.reduce(0) { $0 + ($1.sources.count > 1 ? 1 : 0) }
+        let merging = ports[pi].sources.count > 1
+        mergingPorts += (merging ? 1 : 0) - (ports[pi].countedMerging ? 1 : 0)
+        ports[pi].countedMerging = merging
         if !wasMerging && mergingPorts > 0 && !settings.syncRequired {
             // Held data would wait for an ArtSync that is now ignored: show it by the frame rule.
             assembler.releaseHeld(at: now)
@@ -167,6 +206,8 @@ public final class ArtNetNode: DeviceModel {
         // Served ports first: a port re-addressed onto a universe not served takes it.
         for (i, p) in ports.enumerated() where p.served && portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
         for (i, p) in ports.enumerated() where !p.served && portIndex[p.portAddress] == nil { portIndex[p.portAddress] = i }
+        firstPortAddress = ports.first.map { Int($0.portAddress) } ?? 0
+        portsInOrder = ports.indices.allSatisfy { Int(ports[$0].portAddress) == firstPortAddress + $0 }
         assembler.universeNumbers = ports.map { Int($0.portAddress) }
     }
 
@@ -208,7 +249,8 @@ public final class ArtNetNode: DeviceModel {
     }
 
     private func handleDmx(_ dmx: ArtDmx, from source: PacketSource, at now: Timestamp) {
-        guard let pi = portIndex[dmx.portAddress] else {
+        let inOrder = Int(dmx.portAddress) - firstPortAddress
+        guard let pi = portsInOrder ? (inOrder >= 0 && inOrder < ports.count ? inOrder : nil) : portIndex[dmx.portAddress] else {
             records.counters.count("universe-not-mapped")
             return
         }
@@ -232,9 +274,11 @@ public final class ArtNetNode: DeviceModel {
             if ports[pi].sources[si].id.port != source.port {
                 // Same source, new socket: only how frames name it changes.
                 ports[pi].sources[si].id = source
-                ports[pi].refresh()
+                refreshFrameSources(pi)
             }
         } else if ports[pi].sources.count < 2 {
+            // The port's lone source (if any) stops being lone: its data is needed for merging.
+            ports[pi].syncData(port: pi, from: assembler)
             ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
             sourcesChanged(port: pi, at: now)
             si = ports[pi].sources.count - 1
@@ -266,8 +310,13 @@ public final class ArtNetNode: DeviceModel {
         if dmx.sequence != 0 { ports[pi].sources[si].sequence = dmx.sequence }
         ports[pi].sources[si].lastSeen = now
         let n = dmx.data.count
-        ports[pi].sources[si].data.withUnsafeMutableBytes { dst in
-            if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        if ports[pi].sources.count == 1 {
+            // A lone source's packet is staged below as it is: the assembler keeps the copy.
+            ports[pi].sources[si].unsynced = max(ports[pi].sources[si].unsynced, n)
+        } else {
+            ports[pi].sources[si].data.withUnsafeMutableBytes { dst in
+                if n > 0, let base = dst.baseAddress, let src = dmx.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+            }
         }
         ports[pi].sources[si].length = max(ports[pi].sources[si].length, n)
         ports[pi].receivedData = true
@@ -307,7 +356,7 @@ public final class ArtNetNode: DeviceModel {
             records.counters.count("artsync-ignored-by-config")
             return
         }
-        guard senderAddresses.contains(source.address) else {
+        guard senderCounts[source.address] != nil else {
             records.counters.count("artsync-ignored-not-sender")
             return
         }

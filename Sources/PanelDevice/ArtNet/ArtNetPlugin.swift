@@ -5,28 +5,33 @@ import PanelWire
 public struct ArtNetSender: FrameSender {
     public let settings: SenderSettings
     private var sequences: [UInt8]
-    private var channels: [UInt8] = []
-    private var packet: [UInt8] = []
+    /// One ArtDmx at a time: the channels are extracted from the canvas straight into it.
+    private var packet = [UInt8](repeating: 0, count: ArtNetEncoder.dmxMaximumSize)
+    private var syncPacket: [UInt8] = []
 
     public init(settings: SenderSettings) {
         self.settings = settings
         sequences = Array(repeating: 0, count: settings.map.universeCount)
-        channels.reserveCapacity(512)
-        packet.reserveCapacity(530)
     }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        for (i, universe) in settings.map.universes.enumerated() {
-            settings.map.extract(universe: universe, from: canvas, into: &channels)
-            sequences[i] = sequences[i] == 255 ? 1 : sequences[i] + 1
-            channels.withUnsafeBytes { data in
-                ArtNetEncoder.dmx(into: &packet, sequence: sequences[i], portAddress: UInt16(truncatingIfNeeded: universe & 0x7FFF), data: data)
+        let map = settings.map
+        canvas.bytes.withUnsafeBytes { pixels in
+            packet.withUnsafeMutableBytes { out in
+                sequences.withUnsafeMutableBufferPointer { sequences in
+                    for (i, universe) in map.universes.enumerated() {
+                        sequences[i] = sequences[i] == 255 ? 1 : sequences[i] + 1
+                        let n = ArtNetEncoder.dmx(in: out, sequence: sequences[i], portAddress: UInt16(truncatingIfNeeded: universe & 0x7FFF)) {
+                            map.extract(universe: universe, from: pixels, to: $0)
+                        }
+                        emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), nil)
+                    }
+                }
             }
-            packet.withUnsafeBytes { emit($0, nil) }
         }
         if settings.sync {
-            ArtNetEncoder.sync(into: &packet)
-            packet.withUnsafeBytes { emit($0, nil) }
+            ArtNetEncoder.sync(into: &syncPacket)
+            syncPacket.withUnsafeBytes { emit($0, nil) }
         }
     }
 

@@ -11,7 +11,8 @@ public struct ColorlightSender: LatchingFrameSender {
     public var display: ColorlightDisplay
     public var duplicates: Bool
     public var latchDelay: Timestamp { Timestamp(nanoseconds: 5_000_000) }
-    private var bgr: [UInt8] = []
+    /// One row packet at a time: pixels are swapped from the canvas straight into it.
+    private var rowPacket = [UInt8](repeating: 0, count: Colorlight.rowHeaderLength + 3 * Colorlight.maxPixelsPerPacket)
     private var packet: [UInt8] = []
 
     public init(brightness: ColorlightBrightness? = nil, display: ColorlightDisplay = ColorlightDisplay(), duplicates: Bool = false) {
@@ -37,23 +38,24 @@ public struct ColorlightSender: LatchingFrameSender {
         let c = canvas.format == .rgb ? canvas : canvas.converted(to: .rgb)
         let rows = min(c.height, Int(UInt16.max))
         let width = min(c.width, Int(UInt16.max))
-        bgr = [UInt8](repeating: 0, count: 3 * width)
-        for y in 0..<rows {
-            let base = y * c.width * 3
-            for x in 0..<width {
-                bgr[3 * x] = c.bytes[base + 3 * x + 2]
-                bgr[3 * x + 1] = c.bytes[base + 3 * x + 1]
-                bgr[3 * x + 2] = c.bytes[base + 3 * x]
-            }
-            var offset = 0
-            while offset < width {
-                let n = min(Colorlight.maxPixelsPerPacket, width - offset)
-                bgr.withUnsafeBytes {
-                    ColorlightEncoder.row(into: &packet, row: UInt16(y), offset: UInt16(offset),
-                                          pixels: UnsafeRawBufferPointer(rebasing: $0[(3 * offset)..<(3 * (offset + n))]))
+        guard c.bytes.count == c.width * c.height * 3 else { return }
+        c.bytes.withUnsafeBufferPointer { src in
+            rowPacket.withUnsafeMutableBytes { out in
+                for y in 0..<rows {
+                    var offset = 0
+                    while offset < width {
+                        let n = min(Colorlight.maxPixelsPerPacket, width - offset)
+                        let first = (y * c.width + offset) * 3
+                        let size = ColorlightEncoder.row(in: out, row: UInt16(y), offset: UInt16(offset)) { dst in
+                            // R, G, B on the canvas; B, G, R on the wire.
+                            guard dst.count >= 3 * n, first + 3 * n <= src.count, let s = src.baseAddress, let d = dst.baseAddress else { return 0 }
+                            Colorlight.swapRedAndBlue(from: UnsafeRawPointer(s + first), to: d, pixels: n)
+                            return 3 * n
+                        }
+                        emit(UnsafeRawBufferPointer(rebasing: out[0..<size]), nil)
+                        offset += n
+                    }
                 }
-                packet.withUnsafeBytes { emit($0, nil) }
-                offset += n
             }
         }
     }

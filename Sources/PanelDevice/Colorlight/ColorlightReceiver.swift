@@ -46,21 +46,29 @@ public struct ColorlightReceiverSettings: Sendable {
 public final class ColorlightReceiver: DeviceModel {
     public var name: String { settings.name }
     public let settings: ColorlightReceiverSettings
-    public var counters: DeviceCounters { records.counters }
+    public var counters: DeviceCounters {
+        var c = records.counters
+        if rowPackets > 0 { c.count("row-packet", rowPackets) }
+        return c
+    }
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    /// Row packets, counted as an integer per packet and reported in `counters`.
+    @exclusivity(unchecked) private var rowPackets = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     /// What the panel shows now (the rows received so far).
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
     /// The last brightness received: the display packet's global value and R, G, B.
     public private(set) var brightness: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being written.
-    private var latch = FrameLatch()
+    @exclusivity(unchecked) private var latch = FrameLatch()
     /// Display (latch) and brightness packets since the last row, for duplicate handling.
-    private var displaysSinceRows = 0
-    private var brightnessSinceRows = 0
+    @exclusivity(unchecked) private var displaysSinceRows = 0
+    @exclusivity(unchecked) private var brightnessSinceRows = 0
     private var reportedBeyondPanel = false
     private var reportedBeyondRow = false
     private var replyBuffer: [UInt8] = []
@@ -97,7 +105,7 @@ public final class ColorlightReceiver: DeviceModel {
     }
 
     private func row(_ r: ColorlightRow, from source: PacketSource, at now: Timestamp) {
-        records.counters.count("row-packet")
+        rowPackets += 1
         if settings.duplicates, displaysSinceRows == 1 { records.counters.count("display-not-duplicated") }
         displaysSinceRows = 0
         brightnessSinceRows = 0
@@ -121,13 +129,10 @@ public final class ColorlightReceiver: DeviceModel {
         }
         if r.offset < inside {
             let base = (r.row * canvas.width + r.offset) * 3
-            canvas.bytes.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<(inside - r.offset) {
-                    let o = base + 3 * i
-                    dst[o] = r.pixels[3 * i + 2]
-                    dst[o + 1] = r.pixels[3 * i + 1]
-                    dst[o + 2] = r.pixels[3 * i]
-                }
+            let n = inside - r.offset
+            canvas.bytes.withUnsafeMutableBytes { dst in
+                guard base + 3 * n <= dst.count, 3 * n <= r.pixels.count, let d = dst.baseAddress, let s = r.pixels.baseAddress else { return }
+                Colorlight.swapRedAndBlue(from: s, to: d + base, pixels: n)
             }
         }
         latch.arrived(from: source, at: now)

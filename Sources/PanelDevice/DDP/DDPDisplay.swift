@@ -45,22 +45,38 @@ public struct DDPDisplaySettings: Sendable {
 public final class DDPDisplay: DeviceModel {
     public var name: String { settings.name }
     public let settings: DDPDisplaySettings
-    public var counters: DeviceCounters { records.counters }
+    public var counters: DeviceCounters {
+        var c = records.counters
+        for (t, n) in dataTypePackets.enumerated() where n > 0 { c.count("data-type." + Text.hexByte(UInt8(truncatingIfNeeded: t)), n) }
+        if mismatchPackets > 0 { c.count("data-type-format-mismatch", mismatchPackets) }
+        if unrecognisedPackets > 0 { c.count("data-type-unrecognised", unrecognisedPackets) }
+        if pushes > 0 { c.count("push", pushes) }
+        return c
+    }
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    /// Counted per packet as plain integers (no event name built or hashed per packet) and
+    /// reported in `counters`: data packets by data type, their format checks, PUSHes.
+    @exclusivity(unchecked) private var dataTypePackets = [Int](repeating: 0, count: 256)
+    @exclusivity(unchecked) private var mismatchPackets = 0
+    @exclusivity(unchecked) private var unrecognisedPackets = 0
+    @exclusivity(unchecked) private var pushes = 0
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     /// What the panel shows now.
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being written.
-    private var latch = FrameLatch()
-    /// The display's buffer in chain (wire) order: what the sender has written so far.
-    private var wire: [UInt8]
-    /// The byte range of `wire` written since the last frame (empty when lower >= upper).
-    private var dirtyLower = Int.max
-    private var dirtyUpper = 0
-    private var sequences: [PacketSource: UInt8] = [:]
+    @exclusivity(unchecked) private var latch = FrameLatch()
+    /// What the sender has written along the chain so far.
+    @exclusivity(unchecked) private var wire: ChainBuffer
+    /// The last sequence number of each source; that of the source heard last is kept apart
+    /// (`sequenceSource`, `lastSequence`), so a steady sender costs no dictionary lookup.
+    @exclusivity(unchecked) private var sequences: [PacketSource: UInt8] = [:]
+    @exclusivity(unchecked) private var sequenceSource: PacketSource?
+    @exclusivity(unchecked) private var lastSequence: UInt8?
     private var replyBuffer: [UInt8] = []
     private var reportedMismatch = false
     private var reportedPastPanel = false
@@ -69,7 +85,7 @@ public final class DDPDisplay: DeviceModel {
         self.settings = settings
         let map = settings.map
         canvas = Canvas(width: map.width, height: map.height, format: map.format)
-        wire = [UInt8](repeating: 0, count: map.width * map.height * map.format.bytesPerPixel)
+        wire = ChainBuffer(count: map.chainByteCount)
     }
 
     /// The timeout for data never pushed: the configured one, else twice the interval
@@ -102,11 +118,16 @@ public final class DDPDisplay: DeviceModel {
         default:
             records.counters.count("destination-ignored")
         }
-        if h.push { records.counters.count("push") }
+        if h.push { pushes += 1 }
     }
 
     private func judgeSequence(_ sequence: UInt8, from source: PacketSource, at now: Timestamp) {
-        switch SequenceRule.ddp.judge(last: sequences[source], new: sequence) {
+        if sequenceSource != source {
+            if let previous = sequenceSource { sequences[previous] = lastSequence }
+            sequenceSource = source
+            lastSequence = sequences[source]
+        }
+        switch SequenceRule.ddp.judge(last: lastSequence, new: sequence) {
         case .gap(let missing):
             records.counters.count("sequence-gap")
             records.counters.count("sequence-missing", missing)
@@ -114,21 +135,21 @@ public final class DDPDisplay: DeviceModel {
         case .outOfOrder: records.counters.count("sequence-out-of-order")
         case .first, .next, .disabled: break
         }
-        if sequence != 0 { sequences[source] = sequence }
+        if sequence != 0 { lastSequence = sequence }
     }
 
     private func write(_ data: UnsafeRawBufferPointer, header h: DDPHeader, from source: PacketSource, at now: Timestamp) {
-        records.counters.count("data-type." + Text.hexByte(h.dataType))
+        dataTypePackets[Int(h.dataType)] += 1
         if let format = DDP.DataType.pixelFormat(h.dataType) {
             if format != settings.map.format {
-                records.counters.count("data-type-format-mismatch")
+                mismatchPackets += 1
                 if !reportedMismatch {
                     reportedMismatch = true
                     records.find("data-type", universe: nil, at: now, "\(source) sends \(format.rawValue) pixels (data type \(Text.hexByte(h.dataType))) to a \(settings.map.format.rawValue) panel: the bytes are read as \(settings.map.format.rawValue)")
                 }
             }
         } else {
-            records.counters.count("data-type-unrecognised")
+            unrecognisedPackets += 1
         }
         // Offsets and lengths are at most 2^32 and 2^16: no overflow in Int.
         let start = Int(h.offset)
@@ -142,12 +163,7 @@ public final class DDPDisplay: DeviceModel {
             }
         }
         if start < inside {
-            wire.withUnsafeMutableBytes { dst in
-                guard let base = dst.baseAddress, let src = data.baseAddress else { return }
-                (base + start).copyMemory(from: src, byteCount: inside - start)
-            }
-            dirtyLower = min(dirtyLower, start)
-            dirtyUpper = max(dirtyUpper, inside)
+            wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: canvas)
         }
         latch.arrived(from: source, at: now)
     }
@@ -163,13 +179,7 @@ public final class DDPDisplay: DeviceModel {
 
     /// Applies the written range to the canvas and records a frame event.
     private func emit(at now: Timestamp, torn: Bool, synchronized: Bool) {
-        if dirtyLower < dirtyUpper {
-            wire.withUnsafeBytes { all in
-                settings.map.apply(chainData: UnsafeRawBufferPointer(rebasing: all[dirtyLower..<dirtyUpper]), startingAt: dirtyLower, to: &canvas)
-            }
-        }
-        dirtyLower = Int.max
-        dirtyUpper = 0
+        wire.show(on: &canvas, map: settings.map)
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
         records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: synchronized))

@@ -10,33 +10,33 @@ public struct DDPSender: FrameSender {
     /// as xLights and FPP send).
     public let dataType: UInt8
     private var sequence: UInt8 = 0
-    private var chain: [UInt8] = []
-    private var universe: [UInt8] = []
-    private var packet: [UInt8] = []
+    /// One packet at a time: the chain's bytes are extracted from the canvas straight into it.
+    private var packet = [UInt8](repeating: 0, count: DDP.headerLength + DDP.maxDataPerPacket)
 
     public init(settings: SenderSettings, dataType: UInt8? = nil) {
         self.settings = settings
         self.dataType = dataType ?? DDP.DataType.of(settings.map.format)
-        packet.reserveCapacity(DDP.headerLength + DDP.maxDataPerPacket)
     }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        chain.removeAll(keepingCapacity: true)
-        for u in settings.map.universes {
-            settings.map.extract(universe: u, from: canvas, into: &universe)
-            chain.append(contentsOf: universe)
+        let map = settings.map, dataType = dataType
+        // The panel's bytes, or none when the canvas is not the panel's size (one empty PUSH).
+        let total = canvas.bytes.count == map.chainByteCount ? map.chainByteCount : 0
+        canvas.bytes.withUnsafeBytes { pixels in
+            packet.withUnsafeMutableBytes { out in
+                var offset = 0
+                repeat {
+                    let n = min(DDP.maxDataPerPacket, total - offset)
+                    let last = offset + n >= total
+                    sequence = sequence >= 15 ? 1 : sequence + 1
+                    let header = DDPHeader(flags: DDP.Flag.version1 | (last ? DDP.Flag.push : 0), sequence: sequence,
+                                           dataType: dataType, destination: DDP.Destination.display, offset: UInt32(truncatingIfNeeded: offset))
+                    let size = DDPEncoder.packet(in: out, header) { map.extract(chainBytes: offset..<(offset + n), from: pixels, to: $0) }
+                    emit(UnsafeRawBufferPointer(rebasing: out[0..<size]), nil)
+                    offset += n
+                } while offset < total
+            }
         }
-        var offset = 0
-        repeat {
-            let n = min(DDP.maxDataPerPacket, chain.count - offset)
-            let last = offset + n >= chain.count
-            sequence = sequence >= 15 ? 1 : sequence + 1
-            let header = DDPHeader(flags: DDP.Flag.version1 | (last ? DDP.Flag.push : 0), sequence: sequence,
-                                   dataType: dataType, destination: DDP.Destination.display, offset: UInt32(truncatingIfNeeded: offset))
-            chain.withUnsafeBytes { DDPEncoder.packet(into: &packet, header, data: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
-            packet.withUnsafeBytes { emit($0, nil) }
-            offset += n
-        } while offset < chain.count
     }
 
     public mutating func encodeAnnouncements(emit: DatagramEmitter) {}

@@ -7,7 +7,9 @@ public struct E131Sender: FrameSender {
     public let settings: SenderSettings
     private var sequences: [UInt8]
     private var syncSequence: UInt8 = 0
-    private var channels: [UInt8] = []
+    /// The data packets' constant fields, and one packet the channels are extracted into.
+    private let template: E131Encoder.DataTemplate
+    private var dataPacket = [UInt8](repeating: 0, count: E131Encoder.dataMaximumSize)
     private var packet: [UInt8] = []
     /// The multicast group of each universe, in map order (formatted once, not per packet).
     private let groups: [String]
@@ -16,21 +18,26 @@ public struct E131Sender: FrameSender {
         self.settings = settings
         sequences = Array(repeating: 0, count: settings.map.universeCount)
         groups = settings.map.universes.map { E131.multicastGroup(universe: UInt16(truncatingIfNeeded: $0)) }
-        channels.reserveCapacity(512)
-        packet.reserveCapacity(640)
+        template = E131Encoder.DataTemplate(cid: settings.cid, sourceName: settings.sourceName, priority: settings.priority,
+                                            syncAddress: settings.sync ? settings.syncUniverse : 0)
     }
 
     private mutating func data(_ canvas: Canvas, options: E131Options, emit: DatagramEmitter) {
-        for (i, universe) in settings.map.universes.enumerated() {
-            let u16 = UInt16(truncatingIfNeeded: universe)
-            settings.map.extract(universe: universe, from: canvas, into: &channels)
-            sequences[i] &+= 1
-            channels.withUnsafeBytes { slots in
-                E131Encoder.data(into: &packet, cid: settings.cid, sourceName: settings.sourceName, priority: settings.priority,
-                                 syncAddress: settings.sync ? settings.syncUniverse : 0, sequence: sequences[i],
-                                 options: options, universe: u16, data: slots)
+        let map = settings.map, template = template
+        canvas.bytes.withUnsafeBytes { pixels in
+            dataPacket.withUnsafeMutableBytes { out in
+                sequences.withUnsafeMutableBufferPointer { sequences in
+                    groups.withUnsafeBufferPointer { groups in
+                        for (i, universe) in map.universes.enumerated() {
+                            sequences[i] &+= 1
+                            let n = template.write(in: out, sequence: sequences[i], options: options, universe: UInt16(truncatingIfNeeded: universe)) {
+                                map.extract(universe: universe, from: pixels, to: $0)
+                            }
+                            emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), groups[i])
+                        }
+                    }
+                }
             }
-            packet.withUnsafeBytes { emit($0, groups[i]) }
         }
     }
 

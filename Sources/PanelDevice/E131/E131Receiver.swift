@@ -102,7 +102,11 @@ public final class E131Receiver: DeviceModel {
         var priority: UInt8
         var lastSeen: Timestamp
         var sequence: UInt8?
+        /// The source's slots, for HTP merging. While it is a universe's only source its packets
+        /// go to the assembler as they are and are not copied here: the first `unsynced` bytes
+        /// are then the assembler's (see `syncData`).
         var data: [UInt8]
+        var unsynced = 0
         var length: Int
         /// Per-address priorities (start code 0xDD): allocated on the first one, `papLength` slots.
         var pap: [UInt8] = []
@@ -139,7 +143,6 @@ public final class E131Receiver: DeviceModel {
     // methods never re-enter one another, so the runtime's exclusivity checks on these class
     // properties (measured at 10–17 % of offline replay) are switched off for them alone.
     @exclusivity(unchecked) private var universeState: [Universe]
-    private var index: [UInt16: Int] = [:]
     @exclusivity(unchecked) private var syncState: [UInt16: SyncState] = [:]
     @exclusivity(unchecked) private var assembler: FrameAssembler
 
@@ -147,7 +150,6 @@ public final class E131Receiver: DeviceModel {
         self.settings = settings
         assembler = FrameAssembler(map: settings.map, settings: settings.frame)
         universeState = Array(repeating: Universe(), count: settings.map.universeCount)
-        for (i, u) in settings.map.universes.enumerated() { if let u16 = UInt16(exactly: u) { index[u16] = i } }
     }
 
     public var canvas: Canvas { assembler.canvas }
@@ -200,7 +202,9 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("preview-ignored")
             return
         }
-        guard let ui = index[d.universe] else {
+        // The map's universes are consecutive from its start universe.
+        let ui = Int(d.universe) - settings.map.settings.startUniverse
+        guard ui >= 0, ui < universeState.count else {
             records.counters.count("universe-not-mapped")
             return
         }
@@ -241,6 +245,11 @@ public final class E131Receiver: DeviceModel {
                 return
             }
             let name = d.sourceName
+            // The universe's lone source (if any) stops being lone: its data is needed for merging.
+            for s in u.sources.indices where u.sources[s].unsynced > 0 {
+                assembler.copyStaged(index: ui, count: u.sources[s].unsynced, into: &u.sources[s].data)
+                u.sources[s].unsynced = 0
+            }
             u.sources.append(Source(cid: d.cid, address: address, name: name, priority: d.priority, lastSeen: now,
                                     sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
                                     frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
@@ -290,8 +299,13 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].priority = d.priority
         }
         let n = d.data.count
-        u.sources[i].data.withUnsafeMutableBytes { dst in
-            if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+        if u.sources.count == 1 {
+            // A lone source's packet is staged below as it is: the assembler keeps the copy.
+            u.sources[i].unsynced = max(u.sources[i].unsynced, n)
+        } else {
+            u.sources[i].data.withUnsafeMutableBytes { dst in
+                if n > 0, let base = dst.baseAddress, let src = d.data.baseAddress { base.copyMemory(from: src, byteCount: n) }
+            }
         }
         u.sources[i].length = n
         updateConflict(&u, universe: d.universe, at: now)

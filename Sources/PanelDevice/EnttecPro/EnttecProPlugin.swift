@@ -4,26 +4,29 @@ import PanelWire
 /// Sends each frame as one label-6 message: START code 0, then the map's start universe.
 public struct EnttecProSender: FrameSender {
     public let settings: SenderSettings
-    private var channels: [UInt8] = []
-    private var data: [UInt8] = []
-    private var message: [UInt8] = []
+    /// The message (START code and 512 slots at most): channels are extracted straight into it.
+    private var message = [UInt8](repeating: 0, count: 5 + 513)
 
     public init(settings: SenderSettings) {
         self.settings = settings
-        channels.reserveCapacity(512)
-        data.reserveCapacity(513)
-        message.reserveCapacity(518)
     }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        settings.map.extract(universe: settings.map.settings.startUniverse, from: canvas, into: &channels)
-        data.removeAll(keepingCapacity: true)
-        data.append(0)
-        data += channels.prefix(512)
-        // The widget API wants at least 24 slots.
-        if data.count < 25 { data += repeatElement(0, count: 25 - data.count) }
-        data.withUnsafeBytes { EnttecPro.message(into: &message, label: EnttecPro.Label.sendDMX, data: $0) }
-        message.withUnsafeBytes { emit($0, nil) }
+        let map = settings.map
+        canvas.bytes.withUnsafeBytes { pixels in
+            message.withUnsafeMutableBytes { out in
+                let n = EnttecPro.message(in: out, label: EnttecPro.Label.sendDMX) { data in
+                    guard data.count >= 513 else { return 0 }
+                    data[0] = 0  // START code
+                    let slots = map.extract(universe: map.settings.startUniverse, from: pixels, to: UnsafeMutableRawBufferPointer(rebasing: data[1..<513]))
+                    // The widget API wants at least 24 slots.
+                    let used = max(25, 1 + slots)
+                    for k in (1 + slots)..<used { data[k] = 0 }
+                    return used
+                }
+                emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), nil)
+            }
+        }
     }
 
     public mutating func encodeAnnouncements(emit: DatagramEmitter) {}

@@ -25,11 +25,16 @@ public final class EnttecProWidget: DeviceModel {
     public var name: String { settings.name }
     public private(set) var parameters: EnttecPro.Parameters
     private let serialReply: [UInt8]
-    private var records = DeviceRecords()
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
     /// A framer per line or client (at most EnttecProWidget.maxSources).
-    private var framers = StreamFramers<EnttecProFramer>(limit: maxSources)
-    private var canvas: Canvas
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var framers = StreamFramers<EnttecProFramer>(limit: maxSources)
+    /// The universe list and sources of the latest frame event, reused while the same source sends.
+    @exclusivity(unchecked) private var frameUniverses: [Int] = []
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
+    @exclusivity(unchecked) private var canvas: Canvas
+    @exclusivity(unchecked) private var frameIndex = 0
     /// Serial lines are one peer each; more sources than this are merged into one framer.
     static let maxSources = 16
 
@@ -49,6 +54,7 @@ public final class EnttecProWidget: DeviceModel {
     public var universes: [Int] { [settings.map.settings.startUniverse] }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        records.recycle()
         framers.push(source) { framer, key in
             framer.push(bytes, message: { handle($0, from: key, at: time) },
                         dropped: { records.reject($0, from: key, at: time) })
@@ -79,9 +85,11 @@ public final class EnttecProWidget: DeviceModel {
             settings.map.apply(universe: settings.map.settings.startUniverse, data: slots, to: &canvas)
             frameIndex += 1
             records.counters.frames += 1
-            records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas,
-                                                    universes: [settings.map.settings.startUniverse],
-                                                    sources: [FrameSource(source)], torn: false, synchronized: false))
+            let s = FrameSource(source)
+            if frameSources.count != 1 || frameSources[0] != s { frameSources = [s] }
+            if frameUniverses.isEmpty { frameUniverses = [settings.map.settings.startUniverse] }
+            records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: frameUniverses,
+                                                    sources: frameSources, torn: false, synchronized: false))
         case EnttecPro.Label.getParameters:
             let requested = data.count >= 2 ? Int(data[1]) << 8 | Int(data[0]) : 0
             reply(EnttecPro.parametersReply(parameters, userConfigRequested: requested), to: source)

@@ -183,6 +183,21 @@ public struct FrameAssembler {
         excluded[i] = true
     }
 
+    /// Copies the first `count` bytes last staged for index `i` into the start of `buffer`:
+    /// each byte as the latest data that reached it left it (staging never clears a byte). A
+    /// model that stages a lone sender's packets as they are reads that sender's data back
+    /// here instead of keeping its own copy of every packet.
+    func copyStaged(index i: Int, count: Int, into buffer: inout [UInt8]) {
+        let n = min(count, 512, buffer.count)
+        guard i >= 0, i < slot.count, n > 0 else { return }
+        staged.withUnsafeBytes { src in
+            buffer.withUnsafeMutableBytes { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                d.copyMemory(from: s + i * 512, byteCount: n)
+            }
+        }
+    }
+
     /// The longest pause inside one of the sender's frames: three quarters of its frame
     /// interval, and never less than 5 ms (senders send a frame's universes back to back; a
     /// shorter hiccup of a busy sender is not a new frame).
@@ -255,14 +270,17 @@ public struct FrameAssembler {
         var numbers: [Int] = []
         numbers.reserveCapacity(list.count)
         var frameSources: [FrameSource] = []
+        // Universes of one sender share one source list: merged once, then recognised by identity.
+        var merged: [FrameSource] = []
         staged.withUnsafeBytes { all in
             for i in list {
                 let view = UnsafeRawBufferPointer(rebasing: all[(i * 512)..<(i * 512 + stagedLength[i])])
                 map.apply(universeIndex: i, data: view, to: &canvas)
                 slot[i] = .empty
                 numbers.append(universeNumbers[i])
-                if frameSources != stagedSources[i] {
+                if merged != stagedSources[i] {
                     for src in stagedSources[i] where !frameSources.contains(src) { frameSources.append(src) }
+                    merged = stagedSources[i]
                 }
             }
         }

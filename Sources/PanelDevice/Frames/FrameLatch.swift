@@ -8,6 +8,8 @@ struct FrameLatch {
     private(set) var pendingSince: Timestamp?
     private(set) var lastData: Timestamp?
     private var sources: [FrameSource] = []
+    /// The source of the latest data, already in `sources` (a steady sender is not looked up per packet).
+    private var lastSource: PacketSource?
     private var nextIndex = 1
     private var lastLatch: Timestamp?
     /// Smoothed nanoseconds between latches (0 until two have been seen).
@@ -18,8 +20,11 @@ struct FrameLatch {
 
     /// Data from `source` arrived at `now`.
     mutating func arrived(from source: PacketSource, at now: Timestamp) {
-        let s = FrameSource(source)
-        if !sources.contains(s) { sources.append(s) }
+        if source != lastSource {
+            let s = FrameSource(source)
+            if !sources.contains(s) { sources.append(s) }
+            lastSource = source
+        }
         if pendingSince == nil { pendingSince = now }
         lastData = now
     }
@@ -55,6 +60,7 @@ struct FrameLatch {
                                torn: torn, synchronized: synchronized)
         nextIndex += 1
         sources.removeAll(keepingCapacity: true)
+        lastSource = nil
         pendingSince = nil
         return event
     }

@@ -5,7 +5,22 @@ import PanelWire
 /// bounded lists of findings and malformed packets. Models hold one and share its logic.
 struct DeviceRecords {
     var counters = DeviceCounters()
-    var output = DeviceOutput()
+    /// Frame events and replies not yet taken.
+    var output: DeviceOutput {
+        get { handedOut ? DeviceOutput() : outbox }
+        _modify {
+            recycle()
+            yield &outbox
+        }
+    }
+    private var outbox = DeviceOutput()
+    /// With `reusesOutbox`, `take()` hands out the outbox itself and it is emptied at its next
+    /// use (`recycle()`), keeping its arrays' storage once the taker has let go of them: a model
+    /// emitting a frame per packet then allocates nothing per packet in steady state.
+    private var handedOut = false
+    let reusesOutbox: Bool
+
+    init(reusesOutbox: Bool = false) { self.reusesOutbox = reusesOutbox }
     var findings = BoundedLog<DeviceFinding>(limit: 1000)
     var malformed = BoundedLog<MalformedPacket>(limit: 1000)
     private var firstPacket: Timestamp?
@@ -62,7 +77,21 @@ struct DeviceRecords {
     }
 
     mutating func take() -> DeviceOutput {
-        defer { output = DeviceOutput() }
-        return output
+        guard reusesOutbox else {
+            defer { outbox = DeviceOutput() }
+            return outbox
+        }
+        guard !handedOut else { return DeviceOutput() }
+        handedOut = true
+        return outbox
+    }
+
+    /// Empties an outbox handed out by `take()`. A model reusing its outbox calls this before
+    /// changing its picture, so that frame events still held here do not make that change copy it.
+    mutating func recycle() {
+        guard handedOut else { return }
+        handedOut = false
+        outbox.frames.removeAll(keepingCapacity: true)
+        outbox.replies.removeAll(keepingCapacity: true)
     }
 }

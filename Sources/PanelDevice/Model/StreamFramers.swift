@@ -27,10 +27,9 @@ struct StreamFramers<Framer: StreamFramer> {
     /// Runs `body` with the framer of `source` (a new one for a new source) and the source
     /// its messages are to be attributed to.
     mutating func push(_ source: PacketSource, _ body: (inout Framer, PacketSource) -> Void) {
-        let key = framers[source] != nil || framers.count < limit ? source : (framers.keys.first ?? source)
-        var framer = framers.removeValue(forKey: key) ?? Framer()
-        body(&framer, key)
-        framers[key] = framer
+        let key = framers.count < limit || framers[source] != nil ? source : (framers.keys.first ?? source)
+        // In place: one lookup, and the framer's buffer is neither moved nor copied.
+        body(&framers[key, default: Framer()], key)
     }
 
     /// The stream of `source` ended: a message cut short by the end is dropped.

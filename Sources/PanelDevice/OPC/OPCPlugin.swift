@@ -5,13 +5,10 @@ import PanelWire
 /// A message holds at most 21,845 RGB pixels (65,535 bytes); pixels past that are not sent.
 public struct OPCSender: FrameSender {
     public let settings: SenderSettings
-    private var pixels: [UInt8] = []
-    private var message: [UInt8] = []
+    /// The message: pixels are written from the canvas straight into it.
+    private var message: [UInt8]
     /// Canvas byte offset of every pixel, in chain order.
     private let offsets: [Int]
-    /// The message's pixels are the canvas's first bytes as they are (RGB in natural order, rows
-    /// left to right from the top): one block copy.
-    private let contiguous: Bool
 
     public init(settings: SenderSettings) {
         self.settings = settings
@@ -23,34 +20,35 @@ public struct OPCSender: FrameSender {
             return (p.y * map.width + p.x) * bpp
         }
         self.offsets = offsets
-        contiguous = map.format == .rgb && map.order.wireToCanvas == [0, 1, 2]
-            && offsets.indices.allSatisfy { offsets[$0] == $0 * 3 }
-        pixels.reserveCapacity(count * 3)
-        message.reserveCapacity(OPC.headerSize + count * 3)
+        message = [UInt8](repeating: 0, count: OPC.headerSize + count * 3)
     }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        pixels.removeAll(keepingCapacity: true)
-        let map = settings.map
-        guard canvas.bytes.count == map.width * map.height * map.format.bytesPerPixel else { return }
-        if contiguous {
-            pixels.append(contentsOf: canvas.bytes[0..<(offsets.count * 3)])
-        } else {
-            let wire = map.order.wireToCanvas
-            for base in offsets {
-                switch map.format {
-                case .rgb, .rgbw:
-                    pixels.append(canvas.bytes[base + wire[0]])
-                    pixels.append(canvas.bytes[base + wire[1]])
-                    pixels.append(canvas.bytes[base + wire[2]])
-                case .gray:
-                    let v = canvas.bytes[base]
-                    pixels.append(v); pixels.append(v); pixels.append(v)
+        let map = settings.map, offsets = offsets
+        guard canvas.bytes.count == map.chainByteCount else { return }
+        canvas.bytes.withUnsafeBytes { src in
+            message.withUnsafeMutableBytes { out in
+                let n = OPCEncoder.message(in: out, channel: 0, command: OPC.Command.setPixels) { dst in
+                    // RGB: the pixels are the chain's bytes. Otherwise R, G, B of each (W dropped, gray repeated).
+                    if map.format == .rgb { return map.extract(chainBytes: 0..<(offsets.count * 3), from: src, to: dst) }
+                    guard dst.count >= offsets.count * 3 else { return 0 }
+                    let wire = map.order.wireToCanvas
+                    var o = 0
+                    for base in offsets {
+                        switch map.format {
+                        case .rgb, .rgbw:
+                            dst[o] = src[base + wire[0]]; dst[o + 1] = src[base + wire[1]]; dst[o + 2] = src[base + wire[2]]
+                        case .gray:
+                            let v = src[base]
+                            dst[o] = v; dst[o + 1] = v; dst[o + 2] = v
+                        }
+                        o += 3
+                    }
+                    return o
                 }
+                emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), nil)
             }
         }
-        pixels.withUnsafeBytes { OPCEncoder.setPixels(into: &message, channel: 0, pixels: $0) }
-        message.withUnsafeBytes { emit($0, nil) }
     }
 
     public mutating func encodeAnnouncements(emit: DatagramEmitter) {}

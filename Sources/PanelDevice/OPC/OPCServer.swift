@@ -12,12 +12,16 @@ public final class OPCServer: DeviceModel {
     /// Streams framed at once; bytes of further clients are counted and dropped (bounded memory).
     public static let maximumStreams = 256
 
-    private var records = DeviceRecords()
-    private var framers: [PacketSource: OPCFramer] = [:]
-    private var canvas: Canvas
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
+    /// The sources of the latest frame event, reused while the same source sends.
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
+    @exclusivity(unchecked) private var framers: [PacketSource: OPCFramer] = [:]
+    @exclusivity(unchecked) private var canvas: Canvas
     /// Canvas byte offset of every pixel, in chain order.
     private let offsets: [Int]
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var frameIndex = 0
 
     public init(name: String, map: ChannelMap, channel: UInt8 = 0, strict: Bool = false) {
         self.name = name; self.map = map; self.channel = channel; self.strict = strict
@@ -30,18 +34,13 @@ public final class OPCServer: DeviceModel {
     }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
-        var framer: OPCFramer
-        if let known = framers.removeValue(forKey: source) {
-            framer = known
-        } else {
-            guard framers.count < OPCServer.maximumStreams else {
-                records.counters.count("streams-over-limit-bytes", bytes.count)
-                return
-            }
-            framer = OPCFramer()
+        records.recycle()
+        guard framers.count < OPCServer.maximumStreams || framers[source] != nil else {
+            records.counters.count("streams-over-limit-bytes", bytes.count)
+            return
         }
-        framer.feed(bytes) { handle($0, from: source, at: time) }
-        framers[source] = framer
+        // In place: one lookup, and the framer's buffer is neither moved nor copied.
+        framers[source, default: OPCFramer()].feed(bytes) { handle($0, from: source, at: time) }
     }
 
     public func streamEnded(from source: PacketSource, at time: Timestamp) {
@@ -67,8 +66,10 @@ public final class OPCServer: DeviceModel {
             setPixels(m.data)
             frameIndex += 1
             records.counters.frames += 1
+            let s = FrameSource(source)
+            if frameSources.count != 1 || frameSources[0] != s { frameSources = [s] }
             records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [],
-                                                    sources: [FrameSource(source)], torn: false, synchronized: false))
+                                                    sources: frameSources, torn: false, synchronized: false))
         case OPC.Command.systemExclusive:
             if let id = m.systemID {
                 records.counters.count("sysex-" + OPCServer.hex4(id))
@@ -88,8 +89,13 @@ public final class OPCServer: DeviceModel {
         let count = min(data.count / 3, offsets.count)
         if count < offsets.count { records.counters.count("short-messages") }
         if data.count / 3 > offsets.count { records.counters.count("pixels-beyond-panel", data.count / 3 - offsets.count) }
-        let wire = map.order.wireToCanvas
         let format = map.format
+        if format == .rgb {
+            // RGB triplets are the chain's bytes: whole universes land in one copy each.
+            map.apply(chainData: UnsafeRawBufferPointer(rebasing: data[0..<(count * 3)]), to: &canvas)
+            return
+        }
+        let wire = map.order.wireToCanvas
         canvas.bytes.withUnsafeMutableBufferPointer { out in
             for p in 0..<count {
                 let base = offsets[p]

@@ -22,11 +22,15 @@ public struct TPM2ReceiverSettings: Sendable {
 public final class TPM2Receiver: DeviceModel {
     public let settings: TPM2ReceiverSettings
     public var name: String { settings.name }
-    private var records = DeviceRecords()
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
+    @exclusivity(unchecked) private var records = DeviceRecords(reusesOutbox: true)
+    /// The sources of the latest frame event, reused while the same source sends.
+    @exclusivity(unchecked) private var frameSources: [FrameSource] = []
     /// A framer per line or client (at most TPM2Receiver.maxSources).
-    private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
-    private var canvas: Canvas
-    private var frameIndex = 0
+    @exclusivity(unchecked) private var framers = StreamFramers<TPM2SerialFramer>(limit: maxSources)
+    @exclusivity(unchecked) private var canvas: Canvas
+    @exclusivity(unchecked) private var frameIndex = 0
     static let maxSources = 16
     private static let ackBytes: [UInt8] = [TPM2Serial.ack]
 
@@ -40,6 +44,7 @@ public final class TPM2Receiver: DeviceModel {
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
     public func receive(_ bytes: UnsafeRawBufferPointer, from source: PacketSource, at time: Timestamp) {
+        records.recycle()
         framers.push(source) { framer, key in
             framer.push(bytes, packet: { handle($0, from: key, at: time) }, dropped: { records.reject($0, from: key, at: time) })
         }
@@ -54,8 +59,10 @@ public final class TPM2Receiver: DeviceModel {
             if data.count > canvas.bytes.count { records.counters.count("data-beyond-panel") }
             frameIndex += 1
             records.counters.frames += 1
+            let s = FrameSource(source)
+            if frameSources.count != 1 || frameSources[0] != s { frameSources = [s] }
             records.output.frames.append(FrameEvent(index: frameIndex, time: time, canvas: canvas, universes: [],
-                                                    sources: [FrameSource(source)], torn: false, synchronized: false))
+                                                    sources: frameSources, torn: false, synchronized: false))
         case .command: records.counters.count("commands")
         case .ping: records.counters.count("pings")
         }
@@ -78,22 +85,23 @@ public final class TPM2Receiver: DeviceModel {
 /// bytes: a larger panel's tail is left out).
 public struct TPM2SerialSender: FrameSender {
     public let settings: SenderSettings
-    private var channels: [UInt8] = []
-    private var data: [UInt8] = []
-    private var packet: [UInt8] = []
+    /// The packet: the chain's bytes are extracted from the canvas straight into it.
+    private var packet: [UInt8]
 
-    public init(settings: SenderSettings) { self.settings = settings }
+    public init(settings: SenderSettings) {
+        self.settings = settings
+        packet = [UInt8](repeating: 0, count: 5 + min(Int(UInt16.max), settings.map.chainByteCount))
+    }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        data.removeAll(keepingCapacity: true)
-        for u in settings.map.universes {
-            // The packet carries at most 65535 bytes: the rest of the panel is not read.
-            guard data.count < Int(UInt16.max) else { break }
-            settings.map.extract(universe: u, from: canvas, into: &channels)
-            data += channels
+        let map = settings.map
+        canvas.bytes.withUnsafeBytes { pixels in
+            packet.withUnsafeMutableBytes { out in
+                // The packet carries at most 65535 bytes: the rest of the panel is not read.
+                let n = TPM2Serial.packet(in: out, type: .data) { map.extract(chainBytes: 0..<Int(UInt16.max), from: pixels, to: $0) }
+                emit(UnsafeRawBufferPointer(rebasing: out[0..<n]), nil)
+            }
         }
-        data.withUnsafeBytes { TPM2Serial.packet(into: &packet, type: .data, data: $0) }
-        packet.withUnsafeBytes { emit($0, nil) }
     }
 
     public mutating func encodeAnnouncements(emit: DatagramEmitter) {}

@@ -7,13 +7,14 @@ import PanelWire
 /// 65535 bytes, past which the rest of the panel is not sent).
 public struct TPM2NetSender: FrameSender {
     public let settings: SenderSettings
-    private var chain: [UInt8] = []
-    private var universe: [UInt8] = []
-    private var packet: [UInt8] = []
+    /// One packet at a time: the chain's bytes are extracted from the canvas straight into it.
+    private var packet: [UInt8]
 
     public init(settings: SenderSettings) {
         self.settings = settings
-        packet.reserveCapacity(TPM2Net.headerLength + TPM2Net.maxDataPerPacket + 1)
+        let map = settings.map
+        let (part, _) = TPM2NetSender.split(bytes: map.chainByteCount, bytesPerPixel: map.format.bytesPerPixel)
+        packet = [UInt8](repeating: 0, count: TPM2Net.headerLength + max(part, TPM2Net.maxDataPerPacket) + 1)
     }
 
     /// The data bytes of each packet but the last, and the packet count, for a frame of `bytes`.
@@ -26,19 +27,21 @@ public struct TPM2NetSender: FrameSender {
     }
 
     public mutating func encode(_ canvas: Canvas, emit: DatagramEmitter) {
-        chain.removeAll(keepingCapacity: true)
-        for u in settings.map.universes {
-            settings.map.extract(universe: u, from: canvas, into: &universe)
-            chain.append(contentsOf: universe)
-        }
-        let (part, count) = TPM2NetSender.split(bytes: chain.count, bytesPerPixel: settings.map.format.bytesPerPixel)
-        for i in 0..<count {
-            let lo = min(chain.count, i * part)
-            let hi = min(chain.count, lo + part)
-            chain.withUnsafeBytes {
-                TPM2NetEncoder.packet(into: &packet, number: UInt8(i + 1), count: UInt8(count), data: UnsafeRawBufferPointer(rebasing: $0[lo..<hi]))
+        let map = settings.map
+        // The panel's bytes, or none when the canvas is not the panel's size (one empty packet).
+        let total = canvas.bytes.count == map.chainByteCount ? map.chainByteCount : 0
+        let (part, count) = TPM2NetSender.split(bytes: total, bytesPerPixel: map.format.bytesPerPixel)
+        canvas.bytes.withUnsafeBytes { pixels in
+            packet.withUnsafeMutableBytes { out in
+                for i in 0..<count {
+                    let lo = min(total, i * part)
+                    let hi = min(total, lo + part)
+                    let size = TPM2NetEncoder.packet(in: out, number: UInt8(i + 1), count: UInt8(count)) { dst in
+                        hi > lo ? map.extract(chainBytes: lo..<hi, from: pixels, to: dst) : 0
+                    }
+                    emit(UnsafeRawBufferPointer(rebasing: out[0..<size]), nil)
+                }
             }
-            packet.withUnsafeBytes { emit($0, nil) }
         }
     }
 

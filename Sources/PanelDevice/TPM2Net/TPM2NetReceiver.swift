@@ -41,35 +41,42 @@ public struct TPM2NetReceiverSettings: Sendable {
 public final class TPM2NetReceiver: DeviceModel {
     public var name: String { settings.name }
     public let settings: TPM2NetReceiverSettings
-    public var counters: DeviceCounters { records.counters }
+    public var counters: DeviceCounters {
+        var c = records.counters
+        if dataPackets > 0 { c.count("data", dataPackets) }
+        return c
+    }
     public var findings: [DeviceFinding] { records.findings.items }
     public var malformedPackets: [MalformedPacket] { records.malformed.items }
 
+    // The model is confined to one thread and its methods never re-enter one another, so the
+    // runtime's exclusivity checks on the properties every packet touches are switched off for them.
     /// What the panel shows now.
-    public private(set) var canvas: Canvas
+    @exclusivity(unchecked) public private(set) var canvas: Canvas
 
-    private var records = DeviceRecords()
+    @exclusivity(unchecked) private var records = DeviceRecords()
     /// Sources, timing and numbering of the frame being received.
-    private var latch = FrameLatch()
-    private var wire: [UInt8]
-    private var dirtyLower = Int.max
-    private var dirtyUpper = 0
+    @exclusivity(unchecked) private var latch = FrameLatch()
+    /// Data packets, counted as an integer per packet and reported in `counters`.
+    @exclusivity(unchecked) private var dataPackets = 0
+    /// What the sender has written along the chain so far.
+    @exclusivity(unchecked) private var wire: ChainBuffer
     /// The frame being received: its packet count, which packets are in, and their size.
-    private var frameCount: Int?
-    private var received = [Bool](repeating: false, count: 256)
-    private var receivedCount = 0
+    @exclusivity(unchecked) private var frameCount: Int?
+    @exclusivity(unchecked) private var received = [Bool](repeating: false, count: 256)
+    @exclusivity(unchecked) private var receivedCount = 0
     /// The rule IDs of the last violations seen: a sender repeats its own on every packet (all
     /// of a large panel's packets are over 1490 bytes), so they are listed once, not per packet.
-    private var lastViolations = TPM2NetViolations()
-    private var lastRuleIDs: [RuleID] = []
-    private var stride: Int?
+    @exclusivity(unchecked) private var lastViolations = TPM2NetViolations()
+    @exclusivity(unchecked) private var lastRuleIDs: [RuleID] = []
+    @exclusivity(unchecked) private var stride: Int?
     private var reportedPastPanel = false
 
     public init(settings: TPM2NetReceiverSettings) {
         self.settings = settings
         let map = settings.map
         canvas = Canvas(width: map.width, height: map.height, format: map.format)
-        wire = [UInt8](repeating: 0, count: map.width * map.height * map.format.bytesPerPixel)
+        wire = ChainBuffer(count: map.chainByteCount)
     }
 
     /// The timeout for an incomplete frame: the configured one, else twice the interval
@@ -88,7 +95,7 @@ public final class TPM2NetReceiver: DeviceModel {
         case .command:
             records.counters.count("command-ignored")
         case .data:
-            records.counters.count("data")
+            dataPackets += 1
             handleData(packet, from: source, at: time)
         }
     }
@@ -163,22 +170,11 @@ public final class TPM2NetReceiver: DeviceModel {
             }
         }
         guard start < inside else { return }
-        wire.withUnsafeMutableBytes { dst in
-            guard let base = dst.baseAddress, let src = data.baseAddress else { return }
-            (base + start).copyMemory(from: src, byteCount: inside - start)
-        }
-        dirtyLower = min(dirtyLower, start)
-        dirtyUpper = max(dirtyUpper, inside)
+        wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: canvas)
     }
 
     private func emit(at now: Timestamp, torn: Bool) {
-        if dirtyLower < dirtyUpper {
-            wire.withUnsafeBytes { all in
-                settings.map.apply(chainData: UnsafeRawBufferPointer(rebasing: all[dirtyLower..<dirtyUpper]), startingAt: dirtyLower, to: &canvas)
-            }
-        }
-        dirtyLower = Int.max
-        dirtyUpper = 0
+        wire.show(on: &canvas, map: settings.map)
         records.counters.frames += 1
         if torn { records.counters.torn += 1 }
         records.output.frames.append(latch.frame(canvas, at: now, torn: torn, synchronized: false))

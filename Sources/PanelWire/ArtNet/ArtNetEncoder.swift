@@ -24,6 +24,30 @@ public enum ArtNetEncoder {
         out.append(contentsOf: repeatElement(0, count: length - n))
     }
 
+    /// The longest ArtDmx: 18 header bytes and 512 slots.
+    public static let dmxMaximumSize = 18 + 512
+
+    /// `dmx(into:…)` written in place into `out` (at least `dmxMaximumSize` bytes; 0 is
+    /// returned for a smaller one): `data` writes the slots at offset 18 (at most 512) and
+    /// returns how many; the header and padding are written around them. Returns the packet's
+    /// length; the bytes are those `dmx(into:…)` gives for the same slots.
+    public static func dmx(in out: UnsafeMutableRawBufferPointer, sequence: UInt8, physical: UInt8 = 0,
+                           portAddress: UInt16, data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        guard out.count >= dmxMaximumSize else { return 0 }
+        let n = out.fill(from: 18, limit: 512, data)
+        let length = max(2, n + (n % 2))
+        out.zero((18 + n)..<(18 + length))
+        for i in 0..<8 { out[i] = ArtNet.identifier[i] }
+        out.setU16LE(ArtNet.OpCode.dmx.rawValue, at: 8)
+        out.setU16BE(ArtNet.protocolVersion, at: 10)
+        out[12] = sequence
+        out[13] = physical
+        out[14] = UInt8(portAddress & 0xFF)
+        out[15] = UInt8((portAddress >> 8) & 0x7F)
+        out.setU16BE(UInt16(length), at: 16)
+        return 18 + length
+    }
+
     /// ArtNzs: non-zero START code data.
     public static func nzs(into out: inout [UInt8], sequence: UInt8, startCode: UInt8,
                            portAddress: UInt16, data: UnsafeRawBufferPointer) {

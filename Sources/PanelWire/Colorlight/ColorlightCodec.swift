@@ -98,6 +98,26 @@ public enum ColorlightEncoder {
         if count > 0 { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: pixels[0..<(3 * count)])) }
     }
 
+    /// `row(into:…)` written in place into `out`: `pixels` writes B, G, R triples after the
+    /// 21-byte header (room for at most 497 pixels, and no further than `out` reaches) and
+    /// returns how many bytes; whole pixels are sent. Returns the frame's length (0 when `out`
+    /// cannot hold the header or an address is not 6 bytes).
+    public static func row(in out: UnsafeMutableRawBufferPointer, row: UInt16, offset: UInt16,
+                           pixels: (UnsafeMutableRawBufferPointer) -> Int,
+                           destination: [UInt8] = Colorlight.receiverMAC, source: [UInt8] = Colorlight.senderMAC) -> Int {
+        let h = Colorlight.rowHeaderLength
+        guard out.count >= h, destination.count == 6, source.count == 6 else { return 0 }
+        let count = out.fill(from: h, limit: 3 * Colorlight.maxPixelsPerPacket, pixels) / 3
+        for i in 0..<6 { out[i] = destination[i]; out[6 + i] = source[i] }
+        out[12] = Colorlight.PacketType.row
+        out.setU16BE(row, at: 13)
+        out.setU16BE(offset, at: 15)
+        out.setU16BE(UInt16(count), at: 17)
+        out[19] = 0x08
+        out[20] = 0x88
+        return h + 3 * count
+    }
+
     /// The display (latch) frame, 112 bytes.
     public static func display(into out: inout [UInt8], _ d: ColorlightDisplay = ColorlightDisplay(),
                                destination: [UInt8] = Colorlight.receiverMAC, source: [UInt8] = Colorlight.senderMAC) {

@@ -16,6 +16,25 @@ public enum Colorlight {
     public static let senderMAC: [UInt8] = [0x22, 0x22, 0x33, 0x44, 0x55, 0x66]
     /// Pixels one row packet carries at most.
     public static let maxPixelsPerPacket = 497
+
+    /// Copies `pixels` 3-byte pixels from `source` to `destination`, reversing the order of
+    /// each one's bytes (R, G, B ↔ B, G, R: Colorlight's wire order). The buffers must not
+    /// overlap and must hold `3 × pixels` bytes each (the caller checks); no bounds checks
+    /// per pixel: all but the last pixel move as one 4-byte load and store each.
+    public static func swapRedAndBlue(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, pixels: Int) {
+        guard pixels > 0 else { return }
+        var p = source, q = destination
+        for _ in 0..<(pixels - 1) {
+            // Bytes a, b, c, d (d: the next pixel's first byte) → c, b, a, 0; the zero is overwritten next.
+            let v = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
+            q.storeBytes(of: (v.byteSwapped >> 8).littleEndian, as: UInt32.self)
+            p += 3; q += 3
+        }
+        let a = p.load(as: UInt8.self), b = p.load(fromByteOffset: 1, as: UInt8.self), c = p.load(fromByteOffset: 2, as: UInt8.self)
+        q.storeBytes(of: c, as: UInt8.self)
+        q.storeBytes(of: b, toByteOffset: 1, as: UInt8.self)
+        q.storeBytes(of: a, toByteOffset: 2, as: UInt8.self)
+    }
     public static let rowHeaderLength = 21
     public static let displayFrameLength = 112
     public static let brightnessFrameLength = 77

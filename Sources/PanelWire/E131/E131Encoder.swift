@@ -41,6 +41,44 @@ public enum E131Encoder {
         setLength(&out, at: 16); setLength(&out, at: 38); setLength(&out, at: 115)
     }
 
+    /// The longest data packet: 126 header bytes (through the START code) and 512 slots.
+    public static let dataMaximumSize = 126 + 512
+
+    /// The fields of a data packet that stay the same from packet to packet (root, framing
+    /// and DMP layers but sequence, options, universe, START code and lengths), laid out once
+    /// so that a sender writes each packet in place.
+    public struct DataTemplate: Sendable {
+        let header: [UInt8]
+
+        public init(cid: CID, sourceName: String, priority: UInt8 = E131.defaultPriority, syncAddress: UInt16 = 0) {
+            var out: [UInt8] = []
+            E131Encoder.data(into: &out, cid: cid, sourceName: sourceName, priority: priority, syncAddress: syncAddress,
+                             sequence: 0, universe: 0, data: UnsafeRawBufferPointer(start: nil, count: 0))
+            header = out
+        }
+
+        /// `E131Encoder.data(into:…)` written in place into `out` (at least `dataMaximumSize`
+        /// bytes; 0 is returned for a smaller one): `data` writes the slots at offset 126 (at
+        /// most 512) and returns how many. Returns the packet's length; the bytes are those
+        /// `data(into:…)` gives for the same fields and slots.
+        public func write(in out: UnsafeMutableRawBufferPointer, sequence: UInt8, options: E131Options = [], universe: UInt16,
+                          startCode: UInt8 = 0, data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+            guard out.count >= E131Encoder.dataMaximumSize, header.count == 126 else { return 0 }
+            let n = out.fill(from: 126, limit: 512, data)
+            header.withUnsafeBytes { out.copyMemory(from: $0) }
+            out[111] = sequence
+            out[112] = options.rawValue
+            out.setU16BE(universe, at: 113)
+            out.setU16BE(UInt16(n + 1), at: 123)
+            out[125] = startCode
+            let total = 126 + n
+            out.setU16BE(0x7000 | UInt16((total - 16) & 0x0FFF), at: 16)
+            out.setU16BE(0x7000 | UInt16((total - 38) & 0x0FFF), at: 38)
+            out.setU16BE(0x7000 | UInt16((total - 115) & 0x0FFF), at: 115)
+            return total
+        }
+    }
+
     /// A synchronization packet (49 bytes).
     public static func sync(into out: inout [UInt8], cid: CID, sequence: UInt8, syncAddress: UInt16) {
         root(&out, vector: E131.rootVectorExtended, cid: cid)

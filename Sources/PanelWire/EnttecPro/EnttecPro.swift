@@ -57,6 +57,19 @@ public enum EnttecPro {
         out.append(end)
     }
 
+    /// `message(into:…)` written in place into `out`: `data` writes the data after the 4-byte
+    /// header (at most `maxDataLength`, leaving room for the end byte) and returns how many.
+    /// Returns the message's length (0 when `out` cannot hold header and end byte).
+    public static func message(in out: UnsafeMutableRawBufferPointer, label: UInt8, data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        guard out.count >= 5 else { return 0 }
+        let n = out.fill(from: 4, limit: min(maxDataLength, out.count - 5), data)
+        out[0] = start
+        out[1] = label
+        out.setU16LE(UInt16(n), at: 2)
+        out[4 + n] = end
+        return 5 + n
+    }
+
     /// A whole message as an array.
     public static func message(label: UInt8, data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

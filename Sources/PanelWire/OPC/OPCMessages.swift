@@ -51,6 +51,19 @@ public enum OPCEncoder {
         message(into: &out, channel: channel, command: OPC.Command.setPixels, data: pixels)
     }
 
+    /// `message(into:…)` written in place into `out`: `data` writes the data after the 4-byte
+    /// header (at most 65,535 bytes) and returns how many. Returns the message's length (0
+    /// when `out` cannot hold the header).
+    public static func message(in out: UnsafeMutableRawBufferPointer, channel: UInt8, command: UInt8,
+                               data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        guard out.count >= OPC.headerSize else { return 0 }
+        let n = out.fill(from: OPC.headerSize, limit: 0xFFFF, data)
+        out[0] = channel
+        out[1] = command
+        out.setU16BE(UInt16(n), at: 2)
+        return OPC.headerSize + n
+    }
+
     /// Any message; data beyond 65,535 bytes is cut (the length field cannot say more).
     public static func message(into out: inout [UInt8], channel: UInt8, command: UInt8, data: UnsafeRawBufferPointer) {
         let n = min(data.count, 0xFFFF)

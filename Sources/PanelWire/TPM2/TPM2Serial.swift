@@ -22,6 +22,19 @@ public enum TPM2Serial {
         out.append(end)
     }
 
+    /// `packet(into:…)` written in place into `out`: `data` writes the data after the 4-byte
+    /// header (at most 65535 bytes, leaving room for the end byte) and returns how many.
+    /// Returns the packet's length (0 when `out` cannot hold header and end byte).
+    public static func packet(in out: UnsafeMutableRawBufferPointer, type: PacketType, data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        guard out.count >= 5 else { return 0 }
+        let n = out.fill(from: 4, limit: min(Int(UInt16.max), out.count - 5), data)
+        out[0] = start
+        out[1] = type.rawValue
+        out.setU16BE(UInt16(n), at: 2)
+        out[4 + n] = end
+        return 5 + n
+    }
+
     /// A whole packet as an array.
     public static func packet(type: PacketType, data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
@@ -79,6 +92,11 @@ public struct TPM2SerialFramer {
                     skippedBytes += 4
                     state = .idle
                     dropped(WireError(.lengthPastEnd, at: 2, "size \(size) beyond \(maxDataLength)"))
+                } else if size > 0 && bytes.count - i > size && bytes[i + size] == TPM2Serial.end {
+                    // The whole packet is in this read: handed out in place, without a copy.
+                    state = .idle
+                    packet(TPM2SerialPacket(type: type, data: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + size)])))
+                    i += size + 1
                 } else {
                     buffer.removeAll(keepingCapacity: true)
                     state = size == 0 ? .end : .data

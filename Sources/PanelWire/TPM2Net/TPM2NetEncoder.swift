@@ -14,6 +14,22 @@ public enum TPM2NetEncoder {
         out.append(TPM2Net.endByte)
     }
 
+    /// `packet(into:…)` written in place into `out`: `data` writes the data after the 6-byte
+    /// header (at most 65535 bytes, leaving room for the end byte) and returns how many.
+    /// Returns the packet's length (0 when `out` cannot hold header and end byte).
+    public static func packet(in out: UnsafeMutableRawBufferPointer, type: TPM2Net.PacketType = .data, number: UInt8, count: UInt8,
+                              data: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        guard out.count >= TPM2Net.headerLength + 1 else { return 0 }
+        let n = out.fill(from: TPM2Net.headerLength, limit: min(Int(UInt16.max), out.count - TPM2Net.headerLength - 1), data)
+        out[0] = TPM2Net.startByte
+        out[1] = type.rawValue
+        out.setU16BE(UInt16(n), at: 2)
+        out[4] = number
+        out[5] = count
+        out[TPM2Net.headerLength + n] = TPM2Net.endByte
+        return TPM2Net.headerLength + n + 1
+    }
+
     /// A ping (0xAA) with no data, packet 1 of 1.
     public static func ping(into out: inout [UInt8]) {
         packet(into: &out, type: .ping, number: 1, count: 1, data: UnsafeRawBufferPointer(start: nil, count: 0))
