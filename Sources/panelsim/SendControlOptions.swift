@@ -1,6 +1,7 @@
 import ArgumentParser
 import PanelDevice
 import PanelSession
+import PanelWire
 
 /// Flags of `send` that set a controller's state rather than send pictures: the NovaStar
 /// control plane (one request per flag), and brightness for Colorlight.
@@ -77,7 +78,7 @@ struct SendControlOptions: ParsableArguments {
                   let b = parts[2].flatMap(UInt8.init(exactly:)) else {
                 throw UsageError(message: "--rgb-brightness must be R,G,B with each 0-255, not \"\(text)\"")
             }
-            settings.rgbBrightness = (r, g, b)
+            settings.rgbBrightness = ColorlightBrightness(red: r, green: g, blue: b)
         }
     }
 

@@ -133,7 +133,7 @@ final class ColorlightReceiverTests: XCTestCase {
         let map = try ChannelMap(width: 1, height: 1, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 510))
         var settings = SenderSettings(map: map)
         settings.brightness = 100
-        settings.rgbBrightness = (200, 150, 100)
+        settings.rgbBrightness = ColorlightBrightness(red: 200, green: 150, blue: 100)
         var s = ColorlightSender(settings: settings)
         var packets: [[UInt8]] = []
         s.encode(Canvas(width: 1, height: 1, format: .rgb), emit: { b, _ in packets.append(Array(b)) })

@@ -24,7 +24,7 @@ public struct ColorlightSender: LatchingFrameSender {
     /// carries the same R, G, B.
     public init(settings: SenderSettings) {
         let rgb = settings.rgbBrightness
-        self.init(brightness: rgb.map { ColorlightBrightness(red: $0.red, green: $0.green, blue: $0.blue) },
+        self.init(brightness: rgb,
                   display: ColorlightDisplay(brightness: settings.brightness ?? 0xFF, red: rgb?.red ?? 0xFF,
                                              green: rgb?.green ?? 0xFF, blue: rgb?.blue ?? 0xFF))
     }

@@ -299,8 +299,9 @@ public final class E131Receiver: DeviceModel {
             u.sources[i].priority = d.priority
         }
         let n = d.data.count
-        if u.sources.count == 1 {
-            // A lone source's packet is staged below as it is: the assembler keeps the copy.
+        if u.sources.count == 1 && !settings.perAddressPriority {
+            // A lone source's packet is staged below as it is: the assembler keeps the copy
+            // (per-address priority merges from every source's own copy, even a lone one's).
             u.sources[i].unsynced = max(u.sources[i].unsynced, n)
         } else {
             u.sources[i].data.withUnsafeMutableBytes { dst in

@@ -49,7 +49,7 @@ public struct SenderSettings: Sendable {
     public var brightness: UInt8? = nil
     /// Per-channel brightness, where the protocol carries one (Colorlight's display packet and
     /// 0x0A brightness packet); nil leaves them full and sends no brightness packet.
-    public var rgbBrightness: (red: UInt8, green: UInt8, blue: UInt8)? = nil
+    public var rgbBrightness: ColorlightBrightness? = nil
 
     public init(map: ChannelMap, sync: Bool = false, sourceName: String = "PanelSim", priority: UInt8 = 100,
                 cid: CID = CID(high: 0x5061_6E65_6C53_696D, low: 0x0000_0000_0000_0001), syncUniverse: UInt16 = 63999) {
