@@ -160,7 +160,9 @@ public struct DemoScenario {
         options.recording = RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil)
         options.readyFile = out + "/.ready.json"
         options.pcapPath = out + "/session.pcap"
-        let serve = ServeSession(config: served, options: options, logger: Logger(label: "panelsim.demo"))
+        var logger = Logger(label: "panelsim.demo")
+        logger.logLevel = .warning
+        let serve = ServeSession(config: served, options: options, logger: logger)
         let serveTask = Task { try await serve.run() }
         var ready: JSONValue? = nil
         for _ in 0..<500 {
@@ -230,12 +232,15 @@ public struct DemoScenario {
     static func drivePixels(_ c: ControllerConfig, port: Int) async throws -> String {
         let map = try c.channelMap()
         let sender = SenderSettings(map: map, sync: true, sourceName: "PanelSim demo", syncUniverse: 63999)
-        let lead = Array(repeating: announcement(width: c.width, height: c.height), count: announcementFrames)
+        // A black frame opens the stream: until a receiver has seen the sender's universes and
+        // sync once, it may show a frame made of the first universes only (black is black either way).
+        let lead = [Canvas(width: c.width, height: c.height, format: c.pixel)]
+            + Array(repeating: announcement(width: c.width, height: c.height), count: announcementFrames)
         let send = SendSession(options: SendOptions(plugin: c.plugin, host: "127.0.0.1", port: port, map: map,
                                                     content: .sequence(lead: lead, then: .counter), fps: fps,
-                                                    frames: announcementFrames + testFrames, seconds: nil, sender: sender))
+                                                    frames: lead.count + testFrames, seconds: nil, sender: sender))
         let packets = try await send.run().packets
-        return "\(announcementFrames) announcement + \(testFrames) test frames as \(packets) packets"
+        return "1 black + \(announcementFrames) announcement + \(testFrames) test frames as \(packets) packets"
     }
 
     /// NovaStar control requests sent to the card over TCP, one connection, in this order.
@@ -303,8 +308,10 @@ public struct DemoScenario {
         let lines = (FileText.read(dir + "/frames.jsonl") ?? "").split(separator: "\n").compactMap { JSONValue.parse(String($0)) }
         if c.plugin.name == "novastar" { return verifyNovaStar(c, lines, dir, panel) }
         let ann = corrupted(DemoScenario.announcement(width: c.width, height: c.height).converted(to: c.pixel), c.name)
-        let dimmedFrames = c.plugin.carrier == .ethernet ? 2 : 0
-        panel.sent = DemoScenario.announcementFrames + DemoScenario.testFrames + dimmedFrames
+        let inProcess = c.plugin.carrier == .ethernet
+        let dimmedFrames = inProcess ? 2 : 0
+        let black = corrupted(Canvas(width: c.width, height: c.height, format: c.pixel), c.name)
+        panel.sent = (inProcess ? 0 : 1) + DemoScenario.announcementFrames + DemoScenario.testFrames + dimmedFrames
         var seenTest = Set<Int>()
         var seenAnnouncement = 0, seenDimmed = 0
         for j in lines {
@@ -322,6 +329,9 @@ public struct DemoScenario {
                 label = "test \(n + 1)/\(DemoScenario.testFrames)"
                 ok = true
                 seenTest.insert(Int(n))
+            } else if !inProcess && canvas == black {
+                label = "black (stream start)"
+                ok = true
             } else if canvas == ann {
                 label = "announcement"
                 ok = true
