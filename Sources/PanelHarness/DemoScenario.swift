@@ -65,6 +65,9 @@ public struct DemoScenario {
     /// The NovaStar brightness change and the Colorlight brightness packet.
     static let dimmed: UInt8 = 0x40
 
+    /// The NovaStar panel's size: its input picture is written at this size.
+    static let novaStarWidth = 128, novaStarHeight = 64
+
     /// The city; `%INPUT%` becomes the absolute path of the announcement PNG.
     static let config = """
     controllers:
@@ -86,7 +89,7 @@ public struct DemoScenario {
       - name: bundaran-hi
         protocol: novastar
         transport: { tcp: 127.0.0.1:0 }
-        panel: { width: 128, height: 64, pixel: rgb }
+        panel: { width: \(novaStarWidth), height: \(novaStarHeight), pixel: rgb }
         options: { discovery: "off", input-hdmi: "%INPUT%", apply-brightness: "true" }
       - name: pasar-baru
         protocol: colorlight
@@ -149,7 +152,7 @@ public struct DemoScenario {
         let absolute = out.hasPrefix("/") ? out : FileManager.default.currentDirectoryPath + "/" + out
         let inputPath = absolute + "/announcement.png"
         // The NovaStar card's HDMI input shows the announcement at its panel's size.
-        try PNGFile.write(DemoScenario.announcement(width: 128, height: 64), to: inputPath, options: .fast)
+        try PNGFile.write(DemoScenario.announcement(width: DemoScenario.novaStarWidth, height: DemoScenario.novaStarHeight), to: inputPath, options: .fast)
         let city = try SessionConfig.parse(yaml: DemoScenario.config.replacingOccurrences(of: "%INPUT%", with: inputPath), file: "demo")
         var served = city
         served.controllers.removeAll { $0.plugin.carrier == .ethernet }
@@ -181,16 +184,22 @@ public struct DemoScenario {
 
         say("sending the announcement and the test sequence to \(served.controllers.count) controllers on 127.0.0.1…")
         var sentText: [String: String] = [:]
-        try await withThrowingTaskGroup(of: (String, String).self) { group in
-            for c in served.controllers {
-                guard let port = ports[c.name] else { throw OutputError(path: out, reason: "\(c.name) is not listening") }
-                if c.plugin.name == "novastar" {
-                    group.addTask { (c.name, try await DemoScenario.driveNovaStar(port: port)) }
-                } else {
-                    group.addTask { (c.name, try await DemoScenario.drivePixels(c, port: port)) }
+        do {
+            try await withThrowingTaskGroup(of: (String, String).self) { group in
+                for c in served.controllers {
+                    guard let port = ports[c.name] else { throw OutputError(path: out, reason: "\(c.name) is not listening") }
+                    if c.plugin.name == "novastar" {
+                        group.addTask { (c.name, try await DemoScenario.driveNovaStar(port: port)) }
+                    } else {
+                        group.addTask { (c.name, try await DemoScenario.drivePixels(c, port: port)) }
+                    }
                 }
+                for try await (name, text) in group { sentText[name] = text }
             }
-            for try await (name, text) in group { sentText[name] = text }
+        } catch {
+            serve.stop()
+            _ = try? await serveTask.value
+            throw error
         }
         try await Task.sleep(nanoseconds: 200_000_000)
         serve.stop()
