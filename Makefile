@@ -26,7 +26,7 @@ BENCH_OUT := Benchmarks/.build/bench
 
 .PHONY: demo test deps venv build dist test-swift test-interop test-fuzz test-dist fuzz fuzz-build bench clean
 
-## The main job: emulated Art-Net and sACN controllers driven end to end; PNGs under demo-out/.
+## The main job: the bundled city (five videotrons, five protocols) driven end to end and checked; the page is demo-out/index.html.
 demo: deps build
 	$(BIN) demo --out demo-out
 

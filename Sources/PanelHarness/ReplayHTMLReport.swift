@@ -70,16 +70,23 @@ public enum ReplayHTMLReport {
         let step = max(1, (written.count + contactFrames - 1) / contactFrames)
         var out = "<div class=\"sheet\">"
         for frame in stride(from: 0, to: written.count, by: step).compactMap({ JSONValue.parse(String(decoding: written[$0], as: UTF8.self)) }) {
-            guard let file = frame["file"]?.stringValue, let canvas = try? PNGFile.read(path: directory + "/" + file) else { continue }
-            let scale = max(1, max(canvas.width, canvas.height) / thumbnailSide)
-            let thumb = canvas.resized(width: max(1, canvas.width / scale), height: max(1, canvas.height / scale))
-            guard let png = try? PNGFile.encode(thumb) else { continue }
+            guard let file = frame["file"]?.stringValue, let canvas = try? PNGFile.read(path: directory + "/" + file),
+                  let src = dataURL(canvas, maxSide: thumbnailSide) else { continue }
             let torn = frame["torn"]?.boolValue == true
             let time = frame["time"].flatMap { v -> Double? in if case .double(let d) = v { return d }; return v.intValue.map(Double.init) } ?? 0
-            out += "<figure class=\"\(torn ? "torn" : "")\"><img alt=\"\(escape(file))\" src=\"data:image/png;base64,\(Data(png).base64EncodedString())\">"
+            out += "<figure class=\"\(torn ? "torn" : "")\"><img alt=\"\(escape(file))\" src=\"\(src)\">"
             out += "<figcaption>#\(frame["index"]?.intValue ?? 0) · \(String(format: "%.3f", time)) s\(torn ? " · torn" : "")</figcaption></figure>"
         }
         return out + "</div>\n"
+    }
+
+    /// A picture as an inline `data:image/png;base64,…` URL, shrunk by a whole factor so its
+    /// largest side is at most about `maxSide`; nil when it cannot be encoded.
+    static func dataURL(_ canvas: Canvas, maxSide: Int) -> String? {
+        let scale = max(1, max(canvas.width, canvas.height) / max(1, maxSide))
+        let thumb = scale == 1 ? canvas : canvas.resized(width: max(1, canvas.width / scale), height: max(1, canvas.height / scale))
+        guard let png = try? PNGFile.encode(thumb) else { return nil }
+        return "data:image/png;base64," + Data(png).base64EncodedString()
     }
 
     static func contains<S: Sequence<UInt8>>(_ haystack: S, _ needle: [UInt8]) -> Bool {

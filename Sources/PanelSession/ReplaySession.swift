@@ -143,7 +143,7 @@ public final class ReplaySession {
         let configs = try options.config?.controllers ?? viewWithoutConfig(&result)
         let targets = try configs.map { c -> Target in
             let map = try c.channelMap()
-            let model = try c.plugin.makeDevice(ControllerSettings(name: c.name, map: map, frame: c.frame, options: c.options))
+            let model = try c.plugin.makeDevice(ControllerSettings(name: c.name, map: map, frame: c.frame, options: c.options, images: c.images))
             let recording = RecordingOptions(png: .fast, skipIdentical: false, maxBacklog: nil, writePNG: options.writePNG)
             let golden = options.expectDirectory.map {
                 GoldenOptions(directory: GoldenOptions.folder($0, controller: c.name, single: configs.count == 1),

@@ -11,6 +11,8 @@ import PanelNet
 public enum SendContent: Sendable {
     case image(Canvas)
     case pattern(TestPattern)
+    /// `lead` first, one picture a frame (e.g. an announcement), then the pattern from its frame 0.
+    case sequence(lead: [Canvas], then: TestPattern)
 }
 
 /// Options of `panelsim send`.
@@ -67,6 +69,8 @@ public final class SendSession: @unchecked Sendable {
     var sender: FrameSender
     var result = SendResult()
     private var staticFrame: Canvas?
+    /// The lead pictures of a `.sequence`, fitted to the panel.
+    private var leadFrames: [Canvas] = []
     let stopRequested = NIOLockedValueBox(false)
 
     /// Ends the run after the current frame (safe from any thread, e.g. on SIGINT): the
@@ -80,6 +84,8 @@ public final class SendSession: @unchecked Sendable {
             staticFrame = SendSession.fit(c, to: options.map)
         } else if case .pattern(let p) = options.content, p == .bars || p == .gradient {
             staticFrame = p.render(frame: 0, width: options.map.width, height: options.map.height, format: options.map.format)
+        } else if case .sequence(let lead, _) = options.content {
+            leadFrames = lead.map { SendSession.fit($0, to: options.map) }
         }
     }
 
@@ -91,6 +97,10 @@ public final class SendSession: @unchecked Sendable {
     func frame(_ k: Int) -> Canvas {
         if let s = staticFrame { return s }
         if case .pattern(let p) = options.content { return p.render(frame: k, width: options.map.width, height: options.map.height, format: options.map.format) }
+        if case .sequence(_, let p) = options.content {
+            if k < leadFrames.count { return leadFrames[k] }
+            return p.render(frame: k - leadFrames.count, width: options.map.width, height: options.map.height, format: options.map.format)
+        }
         return Canvas(width: options.map.width, height: options.map.height, format: options.map.format)
     }
 

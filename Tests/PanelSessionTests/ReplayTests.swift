@@ -55,6 +55,26 @@ final class ReplayTests: XCTestCase {
         XCTAssertNotNil(JSONValue.parse(FileText.read(dir + "/out/pole/recording.json") ?? ""))
     }
 
+    /// `SendContent.sequence`: the lead pictures one a frame, then the pattern from its frame 0.
+    func testASequenceSendsItsLeadThenThePattern() throws {
+        let config = try SessionConfig.parse(yaml: yaml, file: "t")
+        let map = try config.controllers[0].channelMap()
+        var red = Canvas(width: 170, height: 3, format: .rgb), blue = red
+        for o in stride(from: 0, to: red.bytes.count, by: 3) { red.bytes[o] = 200; blue.bytes[o + 2] = 150 }
+        let path = dir + "/sequence.pcap"
+        let sent = try SendSession(options: SendOptions(plugin: .artNet, host: "127.0.0.1", port: 6454, map: map,
+                                                        content: .sequence(lead: [red, blue], then: .counter), fps: 30, frames: 5,
+                                                        seconds: nil, sender: SenderSettings(map: map, sync: true), pcapPath: path)).runToPcap(path: path)
+        XCTAssertEqual(sent.frames, 5)
+        _ = try ReplaySession(options: ReplayOptions(capturePath: path, outputDirectory: dir + "/out", config: config)).run()
+        let expected = [red, blue] + (0..<3).map { TestPattern.counter.render(frame: $0, width: 170, height: 3, format: .rgb) }
+        let f = lines("pole")
+        XCTAssertEqual(f.count, 5)
+        for (k, frame) in f.enumerated() where k < expected.count {
+            XCTAssertEqual(try PNGFile.read(path: dir + "/out/pole/" + (frame["file"]?.stringValue ?? "")), expected[k], "frame \(k)")
+        }
+    }
+
     /// Without a config, each protocol and destination is a universe view: row u of a gray
     /// 512-pixel-wide panel holds universe (lowest + u)'s channel values.
     func testReplayWithoutConfigShowsTheUniverseView() throws {
