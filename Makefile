@@ -63,7 +63,7 @@ $(VENV)/.installed: Tests/Interop/requirements.txt
 ## line-rate bursts; the unit tests build their own debug copy). The Swift runtime is linked in
 ## statically, so this very binary is what `make dist` ships.
 build:
-	swift build -c release --static-swift-stdlib --product panelsim 2>&1 | { grep -Ev '^\[|^Building|^Compiling|^Write' || true; }
+	swift build -c release --static-swift-stdlib --product panelsim 2>&1 | { grep -Ev "^\[|^Building|^Compiling|^Write|use of .mktemp. is dangerous" || true; }
 	test -x $(BIN)
 
 ## A release binary for machines without Swift: dist/panelsim (stripped), dist/NEEDED.txt (the

@@ -4,6 +4,7 @@ import PanelCore
 import PanelDevice
 import PanelImage
 import PanelSession
+import PanelWire
 
 /// The bundled default scenario (`panelsim demo`): a city of five videotrons of five protocols
 /// on 127.0.0.1, driven by the built-in sender, every recorded frame checked pixel by pixel
@@ -276,7 +277,7 @@ public struct DemoScenario {
         plain.brightness = 0xFF
         var dim = SenderSettings(map: map)
         dim.brightness = dimmed
-        dim.rgbBrightness = (dimmed, dimmed, dimmed)
+        dim.rgbBrightness = ColorlightBrightness(red: dimmed, green: dimmed, blue: dimmed)
         var pictures: [(Canvas, SenderSettings)] = Array(repeating: (ann, plain), count: announcementFrames)
         for k in 0..<testFrames { pictures.append((TestPattern.counter.render(frame: k, width: c.width, height: c.height, format: c.pixel), plain)) }
         pictures += Array(repeating: (ann, dim), count: 2)
