@@ -80,6 +80,40 @@ final class ColorlightVethTests: XCTestCase {
             XCTAssertEqual(["brightness", "brightness-red", "brightness-green", "brightness-blue"].map { line[$0]?.intValue }, [100, 200, 150, 100])
         }
     }
+
+    /// Regression (no root needed): `send --protocol colorlight --image … --brightness
+    /// --rgb-brightness` crashed the debug binary in 5–7 of 10 runs on a loaded machine (a
+    /// garbage pointer copying the send options, while `rgbBrightness` was an optional tuple).
+    /// Ten runs to a pcap: each exits 0 and the capture ends with the 0x0A brightness packet.
+    func testColorlightSendWithBothBrightnessesRunsCleanly() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let panelsim = root + "/.build/debug/panelsim"
+        guard FileManager.default.isExecutableFile(atPath: panelsim) else { throw XCTSkip("build panelsim first (\(panelsim))") }
+        let dir = NSTemporaryDirectory() + "panelsim-colorlight-send-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        var image = Canvas(width: 256, height: 128, format: .rgb)
+        for i in image.bytes.indices { image.bytes[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 7) }
+        try PNGFile.write(image, to: dir + "/image.png")
+        for run in 0..<10 {
+            let send = Process()
+            send.executableURL = URL(fileURLWithPath: panelsim)
+            send.arguments = ["send", "--protocol", "colorlight", "--pcap", dir + "/s.pcap", "--image", dir + "/image.png", "--frames", "2",
+                              "--fps", "50", "--brightness", "100", "--rgb-brightness", "200,150,100"]
+            send.standardOutput = FileHandle.nullDevice
+            send.standardError = FileHandle.nullDevice
+            try send.run()
+            send.waitUntilExit()
+            XCTAssertEqual(send.terminationReason, .exit, "run \(run) was killed by signal \(send.terminationStatus)")
+            XCTAssertEqual(send.terminationStatus, 0, "run \(run)")
+        }
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/s.pcap"))
+        // The last record: a 77-byte brightness frame (type 0x0A) carrying 200, 150, 100.
+        let tail = [UInt8](bytes.suffix(77))
+        XCTAssertEqual(tail.count, 77)
+        XCTAssertEqual(tail[12], 0x0A)
+        XCTAssertTrue(tail.starts(with: Colorlight.receiverMAC))
+    }
 }
 
 /// Frames collected on another thread.
@@ -88,4 +122,5 @@ final class FrameCollector: @unchecked Sendable {
     private var items: [[UInt8]] = []
     func append(_ f: [UInt8]) { lock.lock(); items.append(f); lock.unlock() }
     var frames: [[UInt8]] { lock.lock(); defer { lock.unlock() }; return items }
+
 }
