@@ -122,5 +122,4 @@ final class FrameCollector: @unchecked Sendable {
     private var items: [[UInt8]] = []
     func append(_ f: [UInt8]) { lock.lock(); items.append(f); lock.unlock() }
     var frames: [[UInt8]] { lock.lock(); defer { lock.unlock() }; return items }
-
 }
