@@ -3,7 +3,8 @@ seen by the fuzzers' seeds — lengths that lie (a pcap record claiming 4 GB, pc
 lengths disagree, IP fragments claiming every offset, TCP sequence numbers a gigabyte apart),
 captures cut short and bit-flipped, YAML alias bombs, nesting and lines no parser should hold.
 
-Each file goes through the real binary (`replay`, `serve`, `stress`). Nothing may crash or hang:
+Each file goes through the real binary (`replay` and `check` for captures, `serve` and `stress`
+for YAML). Nothing may crash or hang:
 the exit code is a documented one (0, or 2 for an invalid config/scenario, 3 for a damaged
 capture) with a one-line message naming the file, a damaged capture still leaves its report,
 and each run's peak resident memory stays under the documented cap (64 MB plus four times the
@@ -172,6 +173,12 @@ def test_hostile_captures_crash_nothing_and_stay_under_the_cap(tmp_path: Path):
         if code == 0 or "record" in err:
             # the capture opened: whatever was read before the damage is reported
             assert (out / "report.json").is_file(), f"{name}: no report.json (exit {code})\n{err[-1000:]}"
+        # The linter reads the same file: findings (exit 1) are fine, a crash is not.
+        report = tmp_path / f"check-{i:03d}.json"
+        code, err, peak = run_measured(["check", str(path), "--profile", "artnet-legacy-4port", "--json", str(report)], tmp_path)
+        peaks.append((peak, "check " + name))
+        assert code in (0, 1, 3), f"check {name}: exit {code}\n{err[-2000:]}"
+        assert report.is_file(), f"check {name}: no JSON report (exit {code})\n{err[-1000:]}"
     worst = max(peaks)
     assert worst[0] < CAP_KIB, f"peak resident memory {worst[0]} KiB on {worst[1]} over the cap {CAP_KIB} KiB"
     assert codes.get(3, 0) > 0 and codes.get(0, 0) > 0, codes  # both kinds were exercised
