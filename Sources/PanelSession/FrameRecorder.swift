@@ -339,17 +339,12 @@ public final class FrameRecorder: @unchecked Sendable {
         guard let h = jsonl else { return }
         // write(2) in a loop, so that a full disk never leaves half a line: the reserve is
         // given back and the rest of the text written after the part that went out.
-        var failure: Int32 = 0
         var utf8 = unwrittenLines
-        utf8.withUTF8 { text in
-            var done = 0
-            while done < text.count {
-                let n = write(h.fileDescriptor, text.baseAddress.map { $0 + done }, text.count - done)
-                if n > 0 { done += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno == ENOSPC && reservePath != nil { releaseReserve(); continue }
-                failure = n < 0 ? errno : EIO
-                break
+        let failure = utf8.withUTF8 { text in
+            FileText.writeAll(h.fileDescriptor, UnsafeRawBufferPointer(text)) { [self] in
+                guard reservePath != nil else { return false }
+                releaseReserve()
+                return true
             }
         }
         guard failure != 0 else { return }

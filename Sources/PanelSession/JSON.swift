@@ -128,6 +128,20 @@ public enum FileText {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Writes all of `bytes` to `fd` with write(2) in a loop (EINTR retried; when the disk is
+    /// full, again as long as `retryWhenFull` frees space). Returns 0, or the errno that stopped it.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, retryWhenFull: () -> Bool = { false }) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done)
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == ENOSPC && retryWhenFull() { continue }
+            return n < 0 ? errno : EIO
+        }
+        return 0
+    }
+
     /// Writes atomically (a temporary file beside it, renamed into place), so readers never see
     /// a partial file, even when the process is killed midway. No fsync: the files are reports,
     /// not a database, and a session writing hundreds of them must not wait on the disk for each.
@@ -135,16 +149,8 @@ public enum FileText {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Int32 = 0
-        Array(text.utf8).withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { failure = n < 0 ? errno : ENOSPC; return }
-                done += n
-            }
-        }
+        var utf8 = text
+        var failure = utf8.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure == 0, rename(temporary, path) != 0 { failure = errno }
         if failure != 0 {
