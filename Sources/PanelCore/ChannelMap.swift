@@ -155,6 +155,36 @@ public struct ChannelMap: Sendable {
         return min(pixelsPerUniverse, width * height - first) * format.bytesPerPixel
     }
 
+    /// `channelCount(universe:)` with the universe counted from 0 along the chain.
+    public func channelCount(universeIndex u: Int) -> Int {
+        guard u >= 0, u < universeCount else { return 0 }
+        return min(pixelsPerUniverse, width * height - u * pixelsPerUniverse) * format.bytesPerPixel
+    }
+
+    /// Copies the pixels of one universe (counted from 0 along the chain) from one canvas of
+    /// the panel's size to another: one block copy when they lie in one run of the canvas.
+    public func copyUniverse(index u: Int, from source: Canvas, to destination: inout Canvas) {
+        let total = chainByteCount
+        guard u >= 0, u < universeCount, source.bytes.count == total, destination.bytes.count == total else { return }
+        let bpp = format.bytesPerPixel
+        let firstChain = u * pixelsPerUniverse
+        let pixels = min(pixelsPerUniverse, width * height - firstChain)
+        source.bytes.withUnsafeBytes { src in
+            destination.bytes.withUnsafeMutableBytes { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                if contiguous[u] {
+                    let start = Int(chainToCanvasOffset[firstChain])
+                    (d + start).copyMemory(from: s + start, byteCount: pixels * bpp)
+                    return
+                }
+                for chain in firstChain..<(firstChain + pixels) {
+                    let offset = Int(chainToCanvasOffset[chain])
+                    (d + offset).copyMemory(from: s + offset, byteCount: bpp)
+                }
+            }
+        }
+    }
+
     /// Writes a universe's slot data into the canvas. Bytes past the used channels are
     /// ignored; a short packet updates only the channels it carries.
     public func apply(universe: Int, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {

@@ -73,7 +73,7 @@ public final class ArtNetNode: DeviceModel {
     public static let sourceTimeout = Timestamp(nanoseconds: 10_000_000_000)
 
     public var name: String { settings.name }
-    public private(set) var settings: ArtNetNodeSettings
+    @exclusivity(unchecked) public private(set) var settings: ArtNetNodeSettings
     public var counters: DeviceCounters {
         var c = records.counters
         if dmxPackets > 0 { c.events["artdmx"] = dmxPackets }
@@ -265,6 +265,21 @@ public final class ArtNetNode: DeviceModel {
             }
             return
         }
+        let n = dmx.data.count
+        if ports[pi].sources.count == 1 && ports[pi].sources[0].id == source && now - ports[pi].sources[0].lastSeen <= ArtNetNode.sourceTimeout {
+            // The usual packet: the port's lone source again. Its state is updated in place
+            // (its packet is staged as it is: the assembler keeps the copy).
+            let accepted = ports[pi].sources.withUnsafeMutableBufferPointer { lone in
+                guard accepts(SequenceRule.artNet.judge(last: lone[0].sequence, new: dmx.sequence)) else { return false }
+                if dmx.sequence != 0 { lone[0].sequence = dmx.sequence }
+                lone[0].lastSeen = now
+                lone[0].unsynced = max(lone[0].unsynced, n)
+                lone[0].length = max(lone[0].length, n)
+                return true
+            }
+            if accepted { output(dmx, port: pi, at: now) }
+            return
+        }
         expireSources(port: pi, at: now)
         // Mutate ports[pi] in place: a local copy would copy its buffers on every packet.
         let si: Int
@@ -294,22 +309,9 @@ public final class ArtNetNode: DeviceModel {
             }
             return
         }
-        switch SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence) {
-        case .duplicate:
-            records.counters.count("sequence-duplicate")
-            return
-        case .outOfOrder:
-            records.counters.count("sequence-out-of-order")
-            return
-        case .gap(let missing):
-            records.counters.count("sequence-gap")
-            records.counters.count("sequence-missing", missing)
-        case .first, .next, .disabled:
-            break
-        }
+        guard accepts(SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence)) else { return }
         if dmx.sequence != 0 { ports[pi].sources[si].sequence = dmx.sequence }
         ports[pi].sources[si].lastSeen = now
-        let n = dmx.data.count
         if ports[pi].sources.count == 1 {
             // A lone source's packet is staged below as it is: the assembler keeps the copy.
             ports[pi].sources[si].unsynced = max(ports[pi].sources[si].unsynced, n)
@@ -319,14 +321,36 @@ public final class ArtNetNode: DeviceModel {
             }
         }
         ports[pi].sources[si].length = max(ports[pi].sources[si].length, n)
-        ports[pi].receivedData = true
-
         if cancelMergePending && ports[pi].sources.count == 2 {
             // AcCancelMerge: the next ArtDmx decides which source stays.
             ports[pi].sources.removeAll { $0.id.address != source.address }
             sourcesChanged(port: pi, at: now)
             cancelMergePending = false
         }
+        output(dmx, port: pi, at: now)
+    }
+
+    /// Counts what a sequence verdict says; false when the packet is dropped.
+    private func accepts(_ verdict: SequenceVerdict) -> Bool {
+        switch verdict {
+        case .duplicate:
+            records.counters.count("sequence-duplicate")
+            return false
+        case .outOfOrder:
+            records.counters.count("sequence-out-of-order")
+            return false
+        case .gap(let missing):
+            records.counters.count("sequence-gap")
+            records.counters.count("sequence-missing", missing)
+            return true
+        case .first, .next, .disabled:
+            return true
+        }
+    }
+
+    /// Stages an accepted ArtDmx's port: its data, or with two sources their HTP merge.
+    private func output(_ dmx: ArtDmx, port pi: Int, at now: Timestamp) {
+        ports[pi].receivedData = true
         // ArtSync is ignored while merging, so merged data is never held for it (unless the node
         // shows nothing without ArtSync).
         let held = settings.syncRequired || (settings.frame.sync == .auto && isSyncMode(at: now) && mergingPorts == 0)

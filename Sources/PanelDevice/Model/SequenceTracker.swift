@@ -15,7 +15,20 @@ public enum SequenceVerdict: Equatable, Sendable {
 public enum SequenceRule: Sendable, Equatable {
     case artNet, e131, ddp
 
+    @inline(__always)
     public func judge(last: UInt8?, new: UInt8) -> SequenceVerdict {
+        // The usual case, the next number, without the general arithmetic below.
+        if let last {
+            switch self {
+            case .e131: if new == last &+ 1 { return .next }
+            case .artNet: if last != 0 && new == (last == 255 ? 1 : last + 1) { return .next }
+            case .ddp: break
+            }
+        }
+        return judgeInGeneral(last: last, new: new)
+    }
+
+    private func judgeInGeneral(last: UInt8?, new: UInt8) -> SequenceVerdict {
         let skipsZero = self != .e131
         if skipsZero && new == 0 { return .disabled }
         guard let last = last, !(skipsZero && last == 0) else { return .first }

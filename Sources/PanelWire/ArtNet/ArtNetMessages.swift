@@ -222,8 +222,10 @@ public enum ArtNetMessage {
     case nzs(ArtDmx)
     case sync(ArtSync)
     case poll(ArtPoll)
-    case pollReply(ArtPollReply)
-    case address(ArtAddress)
+    // Boxed: these two are several times the size of ArtDmx, and every message would
+    // otherwise be copied at their size.
+    indirect case pollReply(ArtPollReply)
+    indirect case address(ArtAddress)
     /// A valid Art-Net packet of an opcode PanelSim does not act on (name when known).
     case unsupported(opCode: UInt16, name: String?)
 }
