@@ -270,7 +270,7 @@ public final class ArtNetNode: DeviceModel {
             // The usual packet: the port's lone source again. Its state is updated in place
             // (its packet is staged as it is: the assembler keeps the copy).
             let accepted = ports[pi].sources.withUnsafeMutableBufferPointer { lone in
-                guard accepts(SequenceRule.artNet.judge(last: lone[0].sequence, new: dmx.sequence)) else { return false }
+                guard records.countSequence(SequenceRule.artNet.judge(last: lone[0].sequence, new: dmx.sequence)) else { return false }
                 if dmx.sequence != 0 { lone[0].sequence = dmx.sequence }
                 lone[0].lastSeen = now
                 lone[0].unsynced = max(lone[0].unsynced, n)
@@ -309,7 +309,7 @@ public final class ArtNetNode: DeviceModel {
             }
             return
         }
-        guard accepts(SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence)) else { return }
+        guard records.countSequence(SequenceRule.artNet.judge(last: ports[pi].sources[si].sequence, new: dmx.sequence)) else { return }
         if dmx.sequence != 0 { ports[pi].sources[si].sequence = dmx.sequence }
         ports[pi].sources[si].lastSeen = now
         if ports[pi].sources.count == 1 {
@@ -328,24 +328,6 @@ public final class ArtNetNode: DeviceModel {
             cancelMergePending = false
         }
         output(dmx, port: pi, at: now)
-    }
-
-    /// Counts what a sequence verdict says; false when the packet is dropped.
-    private func accepts(_ verdict: SequenceVerdict) -> Bool {
-        switch verdict {
-        case .duplicate:
-            records.counters.count("sequence-duplicate")
-            return false
-        case .outOfOrder:
-            records.counters.count("sequence-out-of-order")
-            return false
-        case .gap(let missing):
-            records.counters.count("sequence-gap")
-            records.counters.count("sequence-missing", missing)
-            return true
-        case .first, .next, .disabled:
-            return true
-        }
     }
 
     /// Stages an accepted ArtDmx's port: its data, or with two sources their HTP merge.

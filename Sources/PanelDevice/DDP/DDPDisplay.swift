@@ -127,14 +127,8 @@ public final class DDPDisplay: DeviceModel {
             sequenceSource = source
             lastSequence = sequences[source]
         }
-        switch SequenceRule.ddp.judge(last: lastSequence, new: sequence) {
-        case .gap(let missing):
-            records.counters.count("sequence-gap")
-            records.counters.count("sequence-missing", missing)
-        case .duplicate: records.counters.count("sequence-duplicate")
-        case .outOfOrder: records.counters.count("sequence-out-of-order")
-        case .first, .next, .disabled: break
-        }
+        // Counted only: a DDP display shows a duplicate or late packet all the same.
+        _ = records.countSequence(SequenceRule.ddp.judge(last: lastSequence, new: sequence))
         if sequence != 0 { lastSequence = sequence }
     }
 

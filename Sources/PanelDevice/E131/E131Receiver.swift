@@ -117,6 +117,13 @@ public final class E131Receiver: DeviceModel {
         /// `[frameSource]`, kept so that a packet does not allocate it.
         private(set) var alone: [FrameSource]
 
+        /// Takes `list` as `alone` when it names this source the same way: the universes of one
+        /// sender then share one array, which the assembler recognises by identity when it
+        /// gathers a frame's sources (instead of comparing CIDs and names universe by universe).
+        mutating func share(_ list: [FrameSource]) {
+            if list == alone { alone = list }
+        }
+
         init(cid: CID, address: PacketSource, name: String, priority: UInt8, lastSeen: Timestamp, sequence: UInt8?,
              data: [UInt8], length: Int, frameSource: FrameSource) {
             self.cid = cid; self.address = address; self.name = name; self.priority = priority; self.lastSeen = lastSeen
@@ -208,6 +215,13 @@ public final class E131Receiver: DeviceModel {
             records.counters.count("universe-not-mapped")
             return
         }
+        if universeState[ui].sources.count == 1 && !settings.perAddressPriority && d.startCode == 0 && !d.options.contains(.streamTerminated) {
+            if universeState[ui].sources[0].cid == d.cid && universeState[ui].sources[0].address == address
+                && now - universeState[ui].sources[0].lastSeen <= E131Receiver.sourceTimeout {
+                handleLoneSource(d, universe: ui, at: now)
+                return
+            }
+        }
         expireSources(ui, at: now)
         // Take the universe out while working on it, so its buffers are not copied per packet.
         var u = universeState[ui]
@@ -215,19 +229,7 @@ public final class E131Receiver: DeviceModel {
         defer { universeState[ui] = u }
         var si = u.sources.firstIndex { $0.cid == d.cid }
         if let i = si {
-            switch SequenceRule.e131.judge(last: u.sources[i].sequence, new: d.sequence) {
-            case .duplicate:
-                records.counters.count("sequence-duplicate")
-                return
-            case .outOfOrder:
-                records.counters.count("sequence-out-of-order")
-                return
-            case .gap(let missing):
-                records.counters.count("sequence-gap")
-                records.counters.count("sequence-missing", missing)
-            case .first, .next, .disabled:
-                break
-            }
+            guard records.countSequence(SequenceRule.e131.judge(last: u.sources[i].sequence, new: d.sequence)) else { return }
         }
         if d.options.contains(.streamTerminated) {
             records.counters.count("stream-terminated")
@@ -254,6 +256,7 @@ public final class E131Receiver: DeviceModel {
                                     sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
                                     frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
             si = u.sources.count - 1
+            shareFrameSources(&u.sources[u.sources.count - 1])
             records.counters.count("source-added")
         }
         guard let i = si else { return }
@@ -262,6 +265,7 @@ public final class E131Receiver: DeviceModel {
         if u.sources[i].address != address {
             u.sources[i].address = address
             u.sources[i].frameSource = FrameSource(address: address.address, port: address.port, name: u.sources[i].name, cid: d.cid.description)
+            shareFrameSources(&u.sources[i])
         }
         if d.startCode == 0xDD && settings.perAddressPriority {
             records.counters.count("per-address-priority")
@@ -343,6 +347,39 @@ public final class E131Receiver: DeviceModel {
         u.winner = d.cid
         let held = isHeld(d, at: now)
         assembler.stage(index: ui, data: d.data, sources: u.sources[i].alone, at: now, held: held, syncGroup: Int(d.syncAddress))
+    }
+
+    /// The list a source added or moved last was given as `alone`.
+    private var lastAlone: [FrameSource] = []
+
+    /// Lets the sources of one sender share their `alone` list across universes.
+    private func shareFrameSources(_ source: inout Source) {
+        source.share(lastAlone)
+        lastAlone = source.alone
+    }
+
+    /// The usual packet: level data from the universe's lone source, at the address it last
+    /// used, without per-address priority. Its state is updated in place, and the packet staged
+    /// as it is (the assembler keeps the copy); with one source there is no conflict, and it wins.
+    private func handleLoneSource(_ d: E131Data, universe ui: Int, at now: Timestamp) {
+        let n = d.data.count
+        let accepted = universeState[ui].sources.withUnsafeMutableBufferPointer { lone in
+            guard records.countSequence(SequenceRule.e131.judge(last: lone[0].sequence, new: d.sequence)) else { return false }
+            lone[0].sequence = d.sequence
+            lone[0].lastSeen = now
+            if lone[0].priority != d.priority {
+                records.counters.count("priority-change")
+                lone[0].priority = d.priority
+            }
+            lone[0].unsynced = max(lone[0].unsynced, n)
+            lone[0].length = n
+            return true
+        }
+        guard accepted else { return }
+        universeState[ui].inConflict = false
+        universeState[ui].winner = d.cid
+        let held = isHeld(d, at: now)
+        assembler.stage(index: ui, data: d.data, sources: universeState[ui].sources[0].alone, at: now, held: held, syncGroup: Int(d.syncAddress))
     }
 
     /// Merges the universe slot by slot by per-address priority and stages the result when the

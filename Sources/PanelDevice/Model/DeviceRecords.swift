@@ -61,6 +61,25 @@ struct DeviceRecords {
         return strict
     }
 
+    /// Counts what a sequence verdict says (gaps, missing packets, duplicates, late packets);
+    /// true when the packet is new, false for a duplicate or a late one.
+    mutating func countSequence(_ verdict: SequenceVerdict) -> Bool {
+        switch verdict {
+        case .duplicate:
+            counters.count("sequence-duplicate")
+            return false
+        case .outOfOrder:
+            counters.count("sequence-out-of-order")
+            return false
+        case .gap(let missing):
+            counters.count("sequence-gap")
+            counters.count("sequence-missing", missing)
+            return true
+        case .first, .next, .disabled:
+            return true
+        }
+    }
+
     mutating func find(_ kind: String, universe: Int?, at time: Timestamp, _ message: String) {
         findings.append(DeviceFinding(time: seconds(time), kind: kind, universe: universe, message: message))
     }
