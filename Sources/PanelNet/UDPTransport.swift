@@ -78,14 +78,25 @@ public final class UDPEndpoint: @unchecked Sendable {
             device = d
         }
         let handler = DatagramHandler(onDatagram: onDatagram, onBatchEnd: onBatchEnd)
-        let count = max(1, options.vectorReadCount)
+        // With receive offload (UDP_GRO) the kernel hands over a run of equal-sized datagrams
+        // of one sender's segmentation-offload write as one message of up to 64 KiB, which the
+        // handler cuts back into its datagrams: one copy to user space per run instead of per
+        // datagram. Each message then needs room for 64 KiB, so fewer are read per call.
+        let offload = System.supportsUDPReceiveOffload
+        let messageSize = offload ? 65_536 : maximumDatagramSize
+        let count = max(1, offload ? (options.vectorReadCount + 7) / 8 : options.vectorReadCount)
         // Address reuse only for multicast receivers (several may share a group's port); a
         // unicast bind must fail when the port is taken, not silently share it.
-        let bootstrap = DatagramBootstrap(group: group)
+        var bootstrap = DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: options.multicastInterface == nil ? 0 : 1)
             .channelOption(.datagramVectorReadMessageCount, value: count)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: count * maximumDatagramSize))
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: count * messageSize))
             .channelOption(.maxMessagesPerRead, value: 16)
+        if offload {
+            bootstrap = bootstrap.channelOption(.datagramReceiveOffload, value: true)
+                .channelOption(.datagramReceiveSegmentSize, value: true)
+        }
+        bootstrap = bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
@@ -283,7 +294,15 @@ final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        onDatagram(envelope.data, envelope.remoteAddress)
+        guard let size = envelope.metadata?.segmentSize, size > 0, envelope.data.readableBytes > size else {
+            onDatagram(envelope.data, envelope.remoteAddress)
+            return
+        }
+        // Datagrams the kernel coalesced (receive offload): every one `size` bytes, the last shorter.
+        var rest = envelope.data
+        while rest.readableBytes > 0, let datagram = rest.readSlice(length: min(size, rest.readableBytes)) {
+            onDatagram(datagram, envelope.remoteAddress)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
