@@ -94,7 +94,8 @@ public final class ArtNetNode: DeviceModel {
         var id: PacketSource
         /// The source's slots, for HTP merging. While it is a port's only source its packets go
         /// to the assembler as they are and are not copied here: the first `unsynced` bytes are
-        /// then the assembler's (`syncData`), the rest are here.
+        /// then the assembler's (`syncData`), the rest are here. Empty (no allocation) until the
+        /// port's first merge.
         var data: [UInt8]
         var unsynced = 0
         var length: Int
@@ -109,14 +110,18 @@ public final class ArtNetNode: DeviceModel {
         /// The sources as frame events name them; `refresh()` after `sources` changes membership.
         var frameSources: [FrameSource] = []
         mutating func refresh() { frameSources = sources.map { FrameSource($0.id) } }
-        /// Brings a lone source's `data` up to date from what the assembler staged for the port.
+        /// Gives every source its own `data` (a lone source has none until the port merges) and
+        /// brings a lone source's up to date from what the assembler staged for the port.
         mutating func syncData(port pi: Int, from assembler: FrameAssembler) {
-            for s in sources.indices where sources[s].unsynced > 0 {
+            for s in sources.indices {
+                if sources[s].data.isEmpty { sources[s].data = [UInt8](repeating: 0, count: 512) }
+                guard sources[s].unsynced > 0 else { continue }
                 assembler.copyStaged(index: pi, count: sources[s].unsynced, into: &sources[s].data)
                 sources[s].unsynced = 0
             }
         }
-        var mergeBuffer = [UInt8](repeating: 0, count: 512)
+        /// The HTP merge of two sources (allocated on the first merge).
+        var mergeBuffer: [UInt8] = []
         /// The source addresses and merging state this port last added to the node's totals
         /// (`senderCounts`, `mergingPorts`), so a change of one port updates them in O(1).
         var countedAddresses: [String] = []
@@ -294,7 +299,9 @@ public final class ArtNetNode: DeviceModel {
         } else if ports[pi].sources.count < 2 {
             // The port's lone source (if any) stops being lone: its data is needed for merging.
             ports[pi].syncData(port: pi, from: assembler)
-            ports[pi].sources.append(Source(id: source, data: [UInt8](repeating: 0, count: 512), length: 0, lastSeen: now, sequence: nil))
+            // A port's first source keeps no copy of its slots while it is alone (see `Source`).
+            let data = ports[pi].sources.isEmpty ? [] : [UInt8](repeating: 0, count: 512)
+            ports[pi].sources.append(Source(id: source, data: data, length: 0, lastSeen: now, sequence: nil))
             sourcesChanged(port: pi, at: now)
             si = ports[pi].sources.count - 1
             if ports[pi].sources.count == 2 {
@@ -342,6 +349,7 @@ public final class ArtNetNode: DeviceModel {
         }
         if ports[pi].sources.count == 2 && ports[pi].merge == .htp {
             let len = max(ports[pi].sources[0].length, ports[pi].sources[1].length)
+            if ports[pi].mergeBuffer.isEmpty { ports[pi].mergeBuffer = [UInt8](repeating: 0, count: 512) }
             for k in 0..<len { ports[pi].mergeBuffer[k] = max(ports[pi].sources[0].data[k], ports[pi].sources[1].data[k]) }
             ports[pi].mergeBuffer.withUnsafeBytes { buf in
                 assembler.stage(index: pi, data: UnsafeRawBufferPointer(rebasing: buf[0..<len]), sources: ports[pi].frameSources, at: now, held: held)

@@ -104,7 +104,8 @@ public final class E131Receiver: DeviceModel {
         var sequence: UInt8?
         /// The source's slots, for HTP merging. While it is a universe's only source its packets
         /// go to the assembler as they are and are not copied here: the first `unsynced` bytes
-        /// are then the assembler's (see `syncData`).
+        /// are then the assembler's; empty (no allocation) until a second source joins, unless
+        /// per-address priority is on.
         var data: [UInt8]
         var unsynced = 0
         var length: Int
@@ -248,12 +249,16 @@ public final class E131Receiver: DeviceModel {
             }
             let name = d.sourceName
             // The universe's lone source (if any) stops being lone: its data is needed for merging.
-            for s in u.sources.indices where u.sources[s].unsynced > 0 {
+            for s in u.sources.indices {
+                if u.sources[s].data.isEmpty { u.sources[s].data = [UInt8](repeating: 0, count: 512) }
+                guard u.sources[s].unsynced > 0 else { continue }
                 assembler.copyStaged(index: ui, count: u.sources[s].unsynced, into: &u.sources[s].data)
                 u.sources[s].unsynced = 0
             }
+            // A lone source keeps no copy of its slots unless per-address priority merges them.
+            let data = u.sources.isEmpty && !settings.perAddressPriority ? [] : [UInt8](repeating: 0, count: 512)
             u.sources.append(Source(cid: d.cid, address: address, name: name, priority: d.priority, lastSeen: now,
-                                    sequence: nil, data: [UInt8](repeating: 0, count: 512), length: 0,
+                                    sequence: nil, data: data, length: 0,
                                     frameSource: FrameSource(address: address.address, port: address.port, name: name, cid: d.cid.description)))
             si = u.sources.count - 1
             shareFrameSources(&u.sources[u.sources.count - 1])
