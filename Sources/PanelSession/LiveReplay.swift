@@ -27,12 +27,16 @@ public struct LiveReplayOptions: Sendable {
     public var maxUDPSockets: Int
     /// TCP connections open at once; data of further ones is skipped.
     public var maxTCPConnections: Int
+    /// The longest pause of capture time between two items sent; a longer one (a damaged
+    /// timestamp, a capture left running overnight) is cut to this. Nil: no limit.
+    public var maxPause: Timestamp?
 
     public init(host: String, port: Int? = nil, bindHost: String = "127.0.0.1", interface: String? = nil,
                 pace: LivePace = .capture(speed: 1), passes: Int = 1, window: LiveWindow = LiveWindow(),
-                maxUDPSockets: Int = 256, maxTCPConnections: Int = 1024) {
+                maxUDPSockets: Int = 256, maxTCPConnections: Int = 1024, maxPause: Timestamp? = nil) {
         self.host = host; self.port = port; self.bindHost = bindHost; self.interface = interface; self.pace = pace
         self.passes = passes; self.window = window; self.maxUDPSockets = maxUDPSockets; self.maxTCPConnections = maxTCPConnections
+        self.maxPause = maxPause
     }
 }
 
@@ -73,6 +77,9 @@ public struct LiveReplayResult: Sendable {
     public var captureError: String?
     /// Nil at top speed or when nothing was sent.
     public var lateness: LatenessSummary?
+    /// Pauses of one pass cut to `maxPause`, and the capture time they lost together.
+    public var pausesCut = 0
+    public var pauseTimeCut = Timestamp.zero
 
     mutating func error(_ message: String) {
         errors += 1
@@ -127,7 +134,7 @@ public final class LiveReplaySession: @unchecked Sendable {
     private func run(pool: NIOThreadPool, loop: EventLoop) async throws -> LiveReplayResult {
         let options = self.options, source = self.source
         let plan = try await pool.runIfActive {
-            try LivePlan.scan(source, sendsFrames: options.interface != nil, window: options.window)
+            try LivePlan.scan(source, sendsFrames: options.interface != nil, window: options.window, maxPause: options.maxPause)
         }
         let raw: RawEthernetPort? = try options.interface.map { try RawEthernetPort(interface: $0) }
         defer { raw?.close() }
@@ -159,6 +166,8 @@ public final class LiveReplaySession: @unchecked Sendable {
         result.skipped.merge(production.skipped, uniquingKeysWith: +)
         result.passes = production.passes
         result.captureError = plan.captureError.map { "\($0)" }
+        result.pausesCut = plan.pausesCut
+        result.pauseTimeCut = plan.pauseTimeCut
         result.datagramsReceived = try await loop.submit { replies.datagrams }.get()
         return result
     }
@@ -177,6 +186,7 @@ public final class LiveReplaySession: @unchecked Sendable {
             if isStopped { break }
             production.passes = pass + 1
             var classifier = LiveClassifier(sendsFrames: options.interface != nil, copiesPayloads: true)
+            var cutter = PauseCutter(limit: options.maxPause)
             var packetIndex = 0
             _ = try source { event in
                 if isStopped { return }
@@ -186,7 +196,7 @@ public final class LiveReplaySession: @unchecked Sendable {
                         production.skipped[LiveClassifier.outsideWindow, default: 0] += 1
                         return
                     }
-                    let offset = schedule.offset(time: time, packetIndex: packetIndex, pass: pass)
+                    let offset = schedule.offset(time: cutter.time(time), packetIndex: packetIndex, pass: pass)
                     if action.isPacket { packetIndex += 1 }
                     _ = queue.push(LiveItem(pass: pass, offset: offset, action: action), abandon: { self.isStopped })
                 case .skip(let reason, _):

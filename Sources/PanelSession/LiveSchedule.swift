@@ -203,20 +203,52 @@ struct LivePlan: Sendable {
     /// Set when the capture ended in damage (each pass sends what came before).
     var captureError: CaptureError?
 
-    static func scan(_ source: CaptureEventSource, sendsFrames: Bool, window: LiveWindow) throws -> LivePlan {
+    /// Pauses cut to the limit in one pass, and the capture time they lost.
+    var pausesCut = 0
+    var pauseTimeCut = Timestamp.zero
+
+    static func scan(_ source: CaptureEventSource, sendsFrames: Bool, window: LiveWindow, maxPause: Timestamp? = nil) throws -> LivePlan {
         var plan = LivePlan()
         var classifier = LiveClassifier(sendsFrames: sendsFrames, copiesPayloads: false)
+        var cutter = PauseCutter(limit: maxPause)
         var seen = Set<Endpoint>()
         plan.captureError = try source { event in
             let step = classifier.step(event)
             if plan.firstRecord == nil { plan.firstRecord = step.time }
-            guard case .send(let time, let action) = step, let origin = plan.firstRecord,
-                  window.contains(time, firstRecord: origin) else { return }
+            guard case .send(let captured, let action) = step, let origin = plan.firstRecord,
+                  window.contains(captured, firstRecord: origin) else { return }
+            // Times as the schedule sees them: with long pauses cut, as each pass will cut them.
+            let time = cutter.time(captured)
             if plan.firstTime == nil { plan.firstTime = time }
             plan.lastTime = max(plan.lastTime ?? time, time)
             if action.isPacket { plan.packets += 1 }
             if case .datagram(let src, _, _) = action, seen.insert(src).inserted { plan.udpSources.append(src) }
         }.error
+        plan.pausesCut = cutter.cuts
+        plan.pauseTimeCut = cutter.removed
         return plan
+    }
+}
+
+/// Cuts every pause of capture time between consecutive items of a pass to at most `limit`
+/// (`replay --live --max-pause`): the items after a cut pause move earlier by what was cut.
+/// Items come in capture order; one whose time goes back keeps its place against the latest.
+struct PauseCutter {
+    let limit: Timestamp?
+    private var latest: Timestamp?
+    /// Capture time removed so far, and the pauses cut.
+    private(set) var removed = Timestamp.zero
+    private(set) var cuts = 0
+
+    init(limit: Timestamp?) { self.limit = limit }
+
+    /// The time of the next item with the pauses before it cut.
+    mutating func time(_ captured: Timestamp) -> Timestamp {
+        if let limit, let previous = latest, captured - previous > limit {
+            removed = removed + (captured - previous - limit)
+            cuts += 1
+        }
+        latest = max(latest ?? captured, captured)
+        return captured - removed
     }
 }

@@ -45,6 +45,9 @@ struct Replay: AsyncParsableCommand {
     var start: Double?
     @Option(help: "Live: send up to this many seconds after the capture's first record.")
     var stop: Double?
+    @Option(help: ArgumentHelp("Live: cut any pause of the capture's timing longer than this many seconds to it (default 3600).",
+                               discussion: "A capture whose clock jumps (a damaged timestamp, a capture left running) would otherwise make the replay wait that long."))
+    var maxPause: Double?
     @Option(help: "Live: send layer-2 frames raw on this interface (without it they are skipped).")
     var interface: String?
 

@@ -8,7 +8,8 @@ extension Replay {
     func validate() throws {
         guard live else {
             let given = [("--to", to != nil), ("--speed", speed != nil), ("--topspeed", topspeed), ("--pps", pps != nil),
-                         ("--loop", loop != nil), ("--start", start != nil), ("--stop", stop != nil), ("--interface", interface != nil)]
+                         ("--loop", loop != nil), ("--start", start != nil), ("--stop", stop != nil), ("--interface", interface != nil),
+                         ("--max-pause", maxPause != nil)]
             if let name = given.first(where: { $0.1 })?.0 { throw ValidationError("\(name) needs --live") }
             return
         }
@@ -24,6 +25,7 @@ extension Replay {
             if let v = value, !(v.isFinite && v >= 0 && v <= 1e9) { throw ValidationError("\(name) must be a number of seconds, 0 or more") }
         }
         if let a = start, let b = stop, b <= a { throw ValidationError("--stop must be after --start") }
+        if let p = maxPause, !(p.isFinite && p > 0 && p <= 1e9) { throw ValidationError("--max-pause must be a number of seconds above 0 (at most 1000000000)") }
     }
 
     /// `replay --live`: resends the capture to --to with its timing and prints what was sent.
@@ -36,7 +38,8 @@ extension Replay {
         let pace: LivePace = topspeed ? .topSpeed : pps.map { .fixedRate($0) } ?? .capture(speed: speed ?? 1)
         let options = LiveReplayOptions(host: host, port: port < 0 ? nil : port, bindHost: Send.bindHost(for: host, interface: nil),
                                         interface: interface, pace: pace, passes: loop ?? 1,
-                                        window: LiveWindow(start: start.map { .seconds($0) }, stop: stop.map { .seconds($0) }))
+                                        window: LiveWindow(start: start.map { .seconds($0) }, stop: stop.map { .seconds($0) }),
+                                        maxPause: .seconds(maxPause ?? Replay.defaultMaxPause))
         let session = LiveReplaySession(options: options, source: LiveReplaySession.fileSource(path: capture))
         let stopper = SignalStopper { session.stop() }
         defer { _ = stopper }
@@ -52,6 +55,9 @@ extension Replay {
         if result.errors > 0 { throw RunError(message: "\(result.errors) sends failed, first: \(result.firstErrors.first ?? "unknown")") }
     }
 
+    /// Seconds a pause of the capture's timing lasts at most in live replay, unless --max-pause says otherwise.
+    static let defaultMaxPause = 3600.0
+
     static func liveSummary(_ r: LiveReplayResult, capture: String, to: String) -> [String] {
         var lines = [
             "\(capture) → \(to): \(r.datagrams) UDP datagrams (\(r.datagramBytes) bytes), \(r.tcpConnections) TCP connections "
@@ -61,6 +67,9 @@ extension Replay {
         ]
         for (reason, n) in r.skipped.sorted(by: { $0.key < $1.key }) { lines.append("  skipped \(n): \(reason)") }
         for e in r.firstErrors { lines.append("  error: \(e)") }
+        if r.pausesCut > 0 {
+            lines.append(String(format: "pauses cut (--max-pause): %d a pass, %.3f s of capture time skipped", r.pausesCut, r.pauseTimeCut.seconds))
+        }
         if let l = r.lateness {
             lines.append(String(format: "lateness (send time − due time) over %d sends: mean %.1f µs, p99 %.1f µs, largest %.1f µs",
                                 l.sends, l.meanNanoseconds / 1e3, Double(l.p99Nanoseconds) / 1e3, Double(l.maxNanoseconds) / 1e3))
@@ -79,6 +88,7 @@ extension Replay {
             "first-errors": .array(r.firstErrors.map { .string($0) }),
             "passes": .int(r.passes), "seconds": .double(r.elapsed), "stopped-early": .bool(r.stoppedEarly),
             "capture-error": r.captureError.map { .string($0) } ?? .null,
+            "pauses-cut": .int(r.pausesCut), "pause-seconds-cut": .double(r.pauseTimeCut.seconds),
             "lateness": r.lateness.map { l in
                 .object(["sends": .int(l.sends), "mean-us": .double(l.meanNanoseconds / 1e3),
                          "p99-us": .double(Double(l.p99Nanoseconds) / 1e3), "max-us": .double(Double(l.maxNanoseconds) / 1e3)])

@@ -111,6 +111,29 @@ final class LiveReplayTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
+    /// A capture whose clock jumps two years between two datagrams is replayed at once with
+    /// the pause cut, and every datagram arrives.
+    func testAPauseOfYearsIsCutToTheLimit() async throws {
+        let received = NIOLockedValueBox(0)
+        let receiver = try await UDPEndpoint.bind(group: try XCTUnwrap(group), options: UDPOptions(host: "127.0.0.1", port: 0),
+                                                  onDatagram: { _, _ in received.withLockedValue { $0 += 1 } })
+        let years = Int64(2 * 365 * 86_400) * 1000
+        let port = UInt16(receiver.localPort)
+        let events: [CaptureEvent] = [Self.datagram(at: 0, port: port), Self.datagram(at: 10, port: port),
+                                      Self.datagram(at: years, port: port), Self.datagram(at: years + 10, port: port)]
+        let started = Date()
+        let result = try await LiveReplaySession(options: LiveReplayOptions(host: "127.0.0.1", passes: 2, maxPause: .milliseconds(100)),
+                                                 source: { body in events.forEach(body); return CaptureReadSummary() }).run()
+        try await eventually { received.withLockedValue { $0 } >= 8 }
+        await receiver.close()
+        XCTAssertEqual(result.datagrams, 8)
+        XCTAssertEqual(received.withLockedValue { $0 }, 8)
+        XCTAssertEqual(result.pausesCut, 1)
+        XCTAssertEqual(result.pauseTimeCut, .milliseconds(years - 10 - 100))
+        XCTAssertGreaterThan(result.elapsed, 0.2, "each pass still waits the 100 ms the pause was cut to")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    }
+
     static func datagram(at ms: Int64, port: UInt16) -> CaptureEvent {
         .udp(UDPDatagram(recordNumber: 1, time: .milliseconds(ms), source: Endpoint(address: "10.0.0.1", port: 1000),
                          destination: Endpoint(address: "10.0.0.2", port: port), payload: [1, 2, 3], udpLength: 11))

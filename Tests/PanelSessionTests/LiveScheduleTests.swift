@@ -89,6 +89,30 @@ final class LiveScheduleTests: XCTestCase {
                                connection: connection, fromClient: fromClient, payload: ArraySlice(bytes)))
     }
 
+    func testPausesLongerThanTheLimitAreCutAndLaterItemsMoveEarlier() {
+        var cutter = PauseCutter(limit: ms(10_000))
+        // 1 s apart, then a jump of ten years, a time that goes back, then 30 s more.
+        let years = Int64(10 * 365 * 86_400) * 1000
+        let captured: [Int64] = [0, 1000, years, years - 500, years + 1000, years + 31_000]
+        let cut = captured.map { cutter.time(ms($0)) }
+        XCTAssertEqual(cut, [0, 1000, 11_000, 10_500, 12_000, 22_000].map(ms))
+        XCTAssertEqual(cutter.cuts, 2)
+        XCTAssertEqual(cutter.removed, ms(years - 11_000 + 20_000))
+        var unlimited = PauseCutter(limit: nil)
+        XCTAssertEqual(captured.map { unlimited.time(ms($0)) }, captured.map(ms))
+    }
+
+    func testPlanningCutsLongPausesAsEachPassWill() throws {
+        let events: [CaptureEvent] = [Self.datagram(0, source: 1), Self.datagram(500, source: 1),
+                                      Self.datagram(90_000_000, source: 1), Self.datagram(90_000_250, source: 1)]
+        let plan = try LivePlan.scan({ body in events.forEach(body); return CaptureReadSummary() }, sendsFrames: false,
+                                     window: LiveWindow(), maxPause: ms(2000))
+        XCTAssertEqual(plan.firstTime, ms(0))
+        XCTAssertEqual(plan.lastTime, ms(2750), "0.5 s, the 25-hour pause cut to 2 s, then 0.25 s")
+        XCTAssertEqual(plan.pausesCut, 1)
+        XCTAssertEqual(plan.pauseTimeCut, ms(90_000_000 - 500 - 2000))
+    }
+
     func testPlanningAppliesTheWindowAndCountsPackets() throws {
         let events: [CaptureEvent] = [
             .notDecoded(recordNumber: 1, reason: "ARP"),
