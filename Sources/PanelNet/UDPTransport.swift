@@ -52,7 +52,12 @@ public final class UDPEndpoint: @unchecked Sendable {
     public let receiveBufferBytes: Int
     private let interface: NIONetworkDevice?
 
-    init(channel: Channel, options: UDPOptions, receiveBufferBytes: Int, interface: NIONetworkDevice?) {
+    /// Messages that arrived as several datagrams coalesced by receive offload (and were cut apart).
+    public var coalescedMessages: Int { handler.coalescedMessages.withLockedValue { $0 } }
+    private let handler: DatagramHandler
+
+    init(channel: Channel, options: UDPOptions, receiveBufferBytes: Int, interface: NIONetworkDevice?, handler: DatagramHandler) {
+        self.handler = handler
         self.channel = channel
         self.options = options
         self.receiveBufferBytes = receiveBufferBytes
@@ -117,7 +122,7 @@ public final class UDPEndpoint: @unchecked Sendable {
             try? await provider.setIPMulticastIF(v4.address.sin_addr).get()
             try? await provider.setIPMulticastLoop(1).get()
         }
-        return UDPEndpoint(channel: channel, options: options, receiveBufferBytes: granted, interface: device)
+        return UDPEndpoint(channel: channel, options: options, receiveBufferBytes: granted, interface: device, handler: handler)
     }
 
     /// Joins a multicast group on the configured interface (no-op without one), with
@@ -286,6 +291,7 @@ final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let onDatagram: (ByteBuffer, SocketAddress) -> Void
     let onBatchEnd: () -> Void
+    let coalescedMessages = NIOLockedValueBox(0)
 
     init(onDatagram: @escaping (ByteBuffer, SocketAddress) -> Void, onBatchEnd: @escaping () -> Void) {
         self.onDatagram = onDatagram
@@ -299,6 +305,7 @@ final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         // Datagrams the kernel coalesced (receive offload): every one `size` bytes, the last shorter.
+        coalescedMessages.withLockedValue { $0 += 1 }
         var rest = envelope.data
         while rest.readableBytes > 0, let datagram = rest.readSlice(length: min(size, rest.readableBytes)) {
             onDatagram(datagram, envelope.remoteAddress)
