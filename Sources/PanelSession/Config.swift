@@ -81,7 +81,8 @@ public struct ControllerConfig: Sendable {
             "panel": .object(["width": .int(width), "height": .int(height), "pixel": .string(pixel.rawValue), "order": .string(order.description)]),
             "mapping": .object(["start-universe": .int(mapping.startUniverse), "channels-per-universe": .int(mapping.channelsPerUniverse),
                                 "layout": .string(mapping.layout.rawValue), "flip": .array(flip)]),
-            "frame": .object(["sync": .string(frame.sync.rawValue), "timeout": frame.timeout.map { .double($0.seconds) } ?? .string("auto")]),
+            "frame": .object(["sync": .string(frame.sync.rawValue), "timeout": frame.timeout.map { .double($0.seconds) } ?? .string("auto"),
+                              "max-rate": frame.maxRate.map { .double($0) } ?? .null]),
             "options": .object(options.mapValues { .string($0) }),
             "profile": profile.map { .string($0.name) } ?? .null,
         ]
@@ -273,9 +274,10 @@ public struct SessionConfig: Sendable {
         }
 
         // frame
-        var frame = FrameSettings()
+        // A profile's highest frame rate is the controller's, unless the config sets its own.
+        var frame = FrameSettings(maxRate: profile?.expectations.maxFrameRate)
         if let fr = try f.fields("frame") {
-            try fr.allow(["sync", "timeout"])
+            try fr.allow(["sync", "timeout", "max-rate"])
             if let s = try fr.string("sync") {
                 guard let policy = FrameSettings.SyncPolicy(rawValue: s) else { throw fr.error("sync", "must be auto or ignore, not \"\(s)\"") }
                 frame.sync = policy
@@ -283,6 +285,16 @@ public struct SessionConfig: Sendable {
             if let t = try fr.string("timeout"), t != "auto" {
                 guard let d = parseDuration(t), d.nanoseconds > 0 else { throw fr.error("timeout", "must be a duration like 100ms or 0.5s, not \"\(t)\"") }
                 frame.timeout = d
+            }
+            if let r = try fr.string("max-rate") {
+                if r == "none" {
+                    frame.maxRate = nil
+                } else {
+                    guard let rate = Double(r), rate.isFinite, rate > 0, rate <= 100_000 else {
+                        throw fr.error("max-rate", "must be frames per second above 0 (at most 100000), or none, not \"\(r)\"")
+                    }
+                    frame.maxRate = rate
+                }
             }
         }
 

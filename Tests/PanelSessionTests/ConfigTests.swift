@@ -126,6 +126,21 @@ final class ProfileConfigTests: XCTestCase {
         XCTAssertEqual(s.options["per-address-priority"], "off")
     }
 
+    /// A profile's frame rate limit applies unless the config's `frame.max-rate` says otherwise.
+    func testProfileFrameRateAndMaxRateKey() throws {
+        let wled = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 170, height: 1 }\n")
+        XCTAssertEqual(wled.frame.maxRate, 62.5)
+        XCTAssertEqual(wled.summary["frame"]?["max-rate"], .double(62.5))
+        let own = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 170, height: 1 }\n    frame: { max-rate: 30 }\n")
+        XCTAssertEqual(own.frame.maxRate, 30)
+        let none = try controller("    protocol: sacn\n    profile: wled\n    panel: { width: 170, height: 1 }\n    frame: { max-rate: none }\n")
+        XCTAssertNil(none.frame.maxRate)
+        XCTAssertNil(try controller("    protocol: ddp\n    panel: { width: 4, height: 1 }\n").frame.maxRate)
+        let e = error("    protocol: ddp\n    panel: { width: 4, height: 1 }\n    frame: { max-rate: -3 }\n")
+        XCTAssertEqual(e?.key, "controllers[0].frame.max-rate")
+        XCTAssertEqual(e?.message, "must be frames per second above 0 (at most 100000), or none, not \"-3\"")
+    }
+
     func testUnknownProfileNamesKeyLineAndTheKnownOnes() {
         let e = error("    protocol: artnet\n    panel: { width: 10, height: 2 }\n    profile: artnet-telepathic\n")
         XCTAssertEqual(e?.key, "controllers[0].profile")

@@ -11,7 +11,13 @@ public struct FrameSettings: Equatable, Sendable {
     public var sync: SyncPolicy
     /// Fixed timeout for incomplete frames; nil: twice the observed frame interval, at least 100 ms.
     public var timeout: Timestamp?
-    public init(sync: SyncPolicy = .auto, timeout: Timestamp? = nil) { self.sync = sync; self.timeout = timeout }
+    /// The most frames a second the controller shows (`max-rate`; a profile's `maxFrameRate`):
+    /// a frame completed sooner after the last one shown is not shown (`FrameRateLimitedDevice`).
+    /// Nil: every frame.
+    public var maxRate: Double?
+    public init(sync: SyncPolicy = .auto, timeout: Timestamp? = nil, maxRate: Double? = nil) {
+        self.sync = sync; self.timeout = timeout; self.maxRate = maxRate
+    }
 }
 
 /// The frame rule of DESIGN.md, shared by every device model that carries universes.

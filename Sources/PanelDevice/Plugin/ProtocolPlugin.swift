@@ -155,7 +155,13 @@ public final class ProtocolPlugin: Sendable {
                 imageOptions: Set<String> = [], discoveryPort: UInt16? = nil) {
         self.name = name; self.displayName = displayName; self.defaultPort = defaultPort
         self.defaultStartUniverse = defaultStartUniverse; self.universeRange = universeRange; self.options = options
-        self.detect = detect; self.universeOf = universeOf; self.makeDevice = makeDevice; self.makeSender = makeSender
+        self.detect = detect; self.universeOf = universeOf; self.makeSender = makeSender
+        // A controller that shows at most so many frames a second: the same model, rate-limited.
+        self.makeDevice = { (settings: ControllerSettings) throws(OptionError) -> DeviceModel in
+            let device = try makeDevice(settings)
+            guard let rate = settings.frame.maxRate else { return device }
+            return FrameRateLimitedDevice(device, maxRate: rate)
+        }
         self.summarize = summarize; self.usesMulticast = usesMulticast; self.carrier = carrier
         self.additionalCarriers = additionalCarriers
         self.channelExtent = channelExtent
