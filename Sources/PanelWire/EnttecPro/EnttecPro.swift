@@ -159,6 +159,15 @@ public struct EnttecProFramer {
                     state = length == 0 ? .end : .data
                 }
             case .data:
+                // The whole message and its end byte in this push (the usual case): handed out
+                // in place, without the copy into `buffer`.
+                let first = i - 1
+                if buffer.isEmpty, length < bytes.count - first, bytes[first + length] == EnttecPro.end {
+                    i = first + length + 1
+                    state = .idle
+                    message(EnttecProMessage(label: label, data: UnsafeRawBufferPointer(rebasing: bytes[first..<(first + length)])))
+                    continue
+                }
                 // This byte and as many of the next as the message still needs, in one copy.
                 let n = min(length - buffer.count, bytes.count - i + 1)
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(i - 1)..<(i - 1 + n)]))
