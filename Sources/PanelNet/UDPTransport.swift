@@ -92,16 +92,11 @@ public final class UDPEndpoint: @unchecked Sendable {
         let count = max(1, offload ? (options.vectorReadCount + 7) / 8 : options.vectorReadCount)
         // Address reuse only for multicast receivers (several may share a group's port); a
         // unicast bind must fail when the port is taken, not silently share it.
-        var bootstrap = DatagramBootstrap(group: group)
+        let bootstrap = DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: options.multicastInterface == nil ? 0 : 1)
             .channelOption(.datagramVectorReadMessageCount, value: count)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: count * messageSize))
             .channelOption(.maxMessagesPerRead, value: 16)
-        if offload {
-            bootstrap = bootstrap.channelOption(.datagramReceiveOffload, value: true)
-                .channelOption(.datagramReceiveSegmentSize, value: true)
-        }
-        bootstrap = bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
@@ -110,6 +105,14 @@ public final class UDPEndpoint: @unchecked Sendable {
             channel = try await bootstrap.bind(host: options.host, port: options.port).get()
         } catch {
             throw TransportError("UDP \(options.host):\(options.port)", "cannot bind: \(error)")
+        }
+        if offload {
+            // Offload only with the segment size reported, so that coalesced datagrams can be
+            // cut apart; a system refusing either keeps datagrams one by one.
+            let on: Void? = try? await channel.setOption(.datagramReceiveOffload, value: true).get()
+            if on != nil, (try? await channel.setOption(.datagramReceiveSegmentSize, value: true).get()) == nil {
+                _ = try? await channel.setOption(.datagramReceiveOffload, value: false).get()
+            }
         }
         // SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN) first, then the capped SO_RCVBUF.
         let forced: Void? = try? await channel.setOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(33)), value: SocketOptionValue(options.receiveBufferBytes)).get()
