@@ -44,6 +44,7 @@ public enum ArtNetDecoder {
         return ver
     }
 
+    @inline(__always)
     static func decodeDmx(_ b: UnsafeRawBufferPointer, nzs: Bool) throws(WireError) -> ArtDmx {
         guard b.count >= 18 else { throw WireError(.tooShort, at: b.count, "\(nzs ? "ArtNzs" : "ArtDmx") header is 18 bytes, got \(b.count)") }
         var v: ArtNetViolations = []

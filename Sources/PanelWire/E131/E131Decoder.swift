@@ -61,6 +61,7 @@ public enum E131Decoder {
         }
     }
 
+    @inline(__always)
     static func decodeData(_ b: UnsafeRawBufferPointer, cid: CID, _ v0: E131Violations) throws(WireError) -> E131Data {
         var v = v0
         guard b.count >= 126 else { throw WireError(.tooShort, at: b.count, "E1.31 data packet header is 126 bytes, got \(b.count)") }
