@@ -153,6 +153,8 @@ public final class E131Receiver: DeviceModel {
     @exclusivity(unchecked) private var universeState: [Universe]
     @exclusivity(unchecked) private var syncState: [UInt16: SyncState] = [:]
     @exclusivity(unchecked) private var assembler: FrameAssembler
+    /// The list a source added or moved last was given as `alone` (see `shareFrameSources`).
+    private var lastAlone: [FrameSource] = []
 
     public init(settings: E131ReceiverSettings) {
         self.settings = settings
@@ -353,9 +355,6 @@ public final class E131Receiver: DeviceModel {
         let held = isHeld(d, at: now)
         assembler.stage(index: ui, data: d.data, sources: u.sources[i].alone, at: now, held: held, syncGroup: Int(d.syncAddress))
     }
-
-    /// The list a source added or moved last was given as `alone`.
-    private var lastAlone: [FrameSource] = []
 
     /// Lets the sources of one sender share their `alone` list across universes.
     private func shareFrameSources(_ source: inout Source) {

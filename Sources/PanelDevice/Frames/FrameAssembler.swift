@@ -199,11 +199,9 @@ public struct FrameAssembler {
         setSynchronised(i, holdForSync)
         let wasStaged = universe[i].slot != .empty
         write(data, universe: i, discarded: discarded)
-        if wasStaged && stagedSources[i] != sources {
-            // Several senders updated this universe within one held frame.
-            stagedSources[i] = Array(Set(stagedSources[i]).union(sources))
-        } else if !wasStaged && stagedSources[i] != sources {
-            stagedSources[i] = sources
+        if stagedSources[i] != sources {
+            // Staged already: several senders updated this universe within one held frame.
+            stagedSources[i] = wasStaged ? Array(Set(stagedSources[i]).union(sources)) : sources
         }
         if holdForSync {
             if !wasStaged { heldList.append(i) }
