@@ -1,6 +1,7 @@
 // Benchmarks of the encoding core: for every protocol PanelSim can encode and three panel sizes,
 // one frame image → packets (the plugin's FrameSender), packets → canvas (the plugin's device
-// model), and a memcpy of the same bytes as the baseline; PNG write of the frame through
+// model), a memcpy of the same bytes as the baseline, and the receiver floor (the same bytes copied
+// one datagram at a time, plus one frame event per frame); PNG write of the frame through
 // PanelImage beside a bare libpng call with the same settings.
 //
 // Every benchmark records, besides wall clock and allocations per iteration, the custom metrics
@@ -227,6 +228,41 @@ let benchmarks: @Sendable () -> Void = {
                 guard let (src, dst, w) = buffers.value else { return }
                 for _ in 0..<w.repeats { memcpy(dst, src, w.bytesPerFrame) }
                 blackHole(dst.load(as: UInt8.self))
+                record(benchmark, frames: w.repeats, packets: w.repeats * w.packetsPerFrame, bytes: w.repeats * w.bytesPerFrame)
+            }
+
+            // The receiver floor: what any receiver pays before doing protocol work, given that bytes
+            // arrive as datagrams (or stream messages) and a device hands out a frame event per
+            // frame: one memcpy per datagram of its bytes, into place in a frame-sized buffer, and one
+            // `FrameEvent` per frame (per message for Enttec, whose every message is a frame).
+            let floorBuffer = Slot<(UnsafeMutableRawPointer, Workload)>()
+            Benchmark("floor \(plugin.name) \(label)", configuration: configuration(setup: {
+                try await setup()
+                guard let w = slot.value else { return }
+                let dst = UnsafeMutableRawPointer.allocate(byteCount: max(1, w.bytesPerFrame), alignment: 64)
+                dst.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, w.bytesPerFrame))
+                floorBuffer.value = (dst, w)
+            }, teardown: {
+                if let (dst, _) = floorBuffer.value { dst.deallocate() }
+                floorBuffer.value = nil
+                slot.value = nil
+            })) { benchmark in
+                guard let (dst, w) = floorBuffer.value else { return }
+                var events: [FrameEvent] = []
+                var handedOut = 0
+                for i in 0..<w.repeats {
+                    var offset = 0
+                    w.store.forEach { datagram in
+                        if let base = datagram.baseAddress { (dst + offset).copyMemory(from: base, byteCount: datagram.count) }
+                        offset += datagram.count
+                    }
+                    events.append(FrameEvent(index: i + 1, time: w.time, canvas: w.canvas, universes: [], sources: [],
+                                             torn: false, synchronized: true))
+                    handedOut += events.count
+                    events.removeAll(keepingCapacity: true)
+                }
+                blackHole(dst.load(as: UInt8.self))
+                blackHole(handedOut)
                 record(benchmark, frames: w.repeats, packets: w.repeats * w.packetsPerFrame, bytes: w.repeats * w.bytesPerFrame)
             }
         }
