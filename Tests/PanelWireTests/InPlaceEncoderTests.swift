@@ -104,7 +104,8 @@ final class InPlaceEncoderTests: XCTestCase {
     }
 
     func testSwapRedAndBlueReversesEveryPixelAndWritesNothingElse() {
-        for n in [1, 2, 3, 4, 5, 497] {
+        // Every count around the shuffle loops' steps (5 and 10 pixels) and the plain tail.
+        for n in Array(0...41) + [497, 1001] {
             let source = data(3 * n)
             var out = [UInt8](repeating: 0xEE, count: 3 * n + 4)
             source.withUnsafeBytes { s in

@@ -1,3 +1,5 @@
+import CPixelKernels
+
 /// Colorlight 5A receiving cards: raw Ethernet frames without IP, read from the destination
 /// address. Byte 12 (where an EtherType would be) is the packet type; every offset below
 /// counts from the start of the frame.
@@ -19,21 +21,11 @@ public enum Colorlight {
 
     /// Copies `pixels` 3-byte pixels from `source` to `destination`, reversing the order of
     /// each one's bytes (R, G, B ↔ B, G, R: Colorlight's wire order). The buffers must not
-    /// overlap and must hold `3 × pixels` bytes each (the caller checks); no bounds checks
-    /// per pixel: all but the last pixel move as one 4-byte load and store each.
+    /// overlap and must hold `3 × pixels` bytes each (the caller checks). Five pixels at a time
+    /// by one byte shuffle where the CPU has SSSE3 (`CPixelKernels`), else pixel by pixel.
     public static func swapRedAndBlue(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, pixels: Int) {
         guard pixels > 0 else { return }
-        var p = source, q = destination
-        for _ in 0..<(pixels - 1) {
-            // Bytes a, b, c, d (d: the next pixel's first byte) → c, b, a, 0; the zero is overwritten next.
-            let v = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
-            q.storeBytes(of: (v.byteSwapped >> 8).littleEndian, as: UInt32.self)
-            p += 3; q += 3
-        }
-        let a = p.load(as: UInt8.self), b = p.load(fromByteOffset: 1, as: UInt8.self), c = p.load(fromByteOffset: 2, as: UInt8.self)
-        q.storeBytes(of: c, as: UInt8.self)
-        q.storeBytes(of: b, toByteOffset: 1, as: UInt8.self)
-        q.storeBytes(of: a, toByteOffset: 2, as: UInt8.self)
+        panelsim_reverse_rgb(source.assumingMemoryBound(to: UInt8.self), destination.assumingMemoryBound(to: UInt8.self), pixels)
     }
     public static let rowHeaderLength = 21
     public static let displayFrameLength = 112
