@@ -143,6 +143,20 @@ final class DDPDisplayTests: XCTestCase {
         XCTAssertEqual(d.counters.violations["ddp.version"], 1)
     }
 
+    /// Packets repeating the same broken rules are tallied as a run: the counts stay per packet
+    /// when the rules change, come back, and when counters are read in the middle of a run.
+    func testRepeatedViolationsAreCountedPerPacket() throws {
+        let d = try display()
+        for _ in 0..<3 { d.feed(ddp([1, 2, 3], flags: 0x80), from: sender, at: ms(0)) }
+        XCTAssertEqual(d.counters.violations, ["ddp.version": 3])
+        d.feed(ddp([1, 2, 3], flags: 0x80), from: sender, at: ms(1))
+        for _ in 0..<2 { d.feed(ddp([1, 2, 3], flags: 0x60), from: sender, at: ms(2)) }
+        d.feed(ddp([1, 2, 3], flags: 0xA0), from: sender, at: ms(3))
+        d.feed(ddp([1, 2, 3]), from: sender, at: ms(4))
+        d.feed(ddp([1, 2, 3], flags: 0x80), from: sender, at: ms(5))
+        XCTAssertEqual(d.counters.violations, ["ddp.version": 6, "ddp.reserved-flag": 3])
+    }
+
     func reply(to destination: UInt8, _ d: DeviceModel) throws -> (DeviceReply, [String: Any]) {
         var q: [UInt8] = []
         DDPEncoder.query(into: &q, destination: destination, sequence: 4)

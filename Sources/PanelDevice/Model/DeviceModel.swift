@@ -66,7 +66,11 @@ public struct DeviceCounters: Sendable, Codable, Equatable {
     public init() {}
     public mutating func count(_ event: String, _ n: Int = 1) { events[event, default: 0] += n }
     public mutating func countMalformed(_ reason: String) { malformed[reason, default: 0] += 1 }
-    public mutating func countViolations(_ ids: [RuleID]) { for id in ids { violations[id.rawValue, default: 0] += 1 } }
+    /// Counts `n` packets that each broke the rules `ids`.
+    public mutating func countViolations(_ ids: [RuleID], times n: Int = 1) {
+        guard n > 0 else { return }
+        for id in ids { violations[id.rawValue, default: 0] += n }
+    }
     public subscript(event: String) -> Int { events[event] ?? 0 }
 }
 

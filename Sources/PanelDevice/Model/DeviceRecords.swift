@@ -4,7 +4,22 @@ import PanelWire
 /// What every device model keeps besides its protocol state: counters, the outbox, and the
 /// bounded lists of findings and malformed packets. Models hold one and share its logic.
 struct DeviceRecords {
-    var counters = DeviceCounters()
+    /// The model's counters. Broken rules are tallied as a run while packet after packet breaks
+    /// the same ones (a sender repeats its own), and added to the counters when they are read:
+    /// a repeated violation costs no hashing per packet.
+    var counters: DeviceCounters {
+        get {
+            var c = tallied
+            c.countViolations(violationRun, times: violationRepeats)
+            return c
+        }
+        _modify { yield &tallied }
+    }
+    private var tallied = DeviceCounters()
+    /// The rules the latest packet with violations broke, and how many packets in a row broke
+    /// exactly these (not yet in `tallied`).
+    private var violationRun: [RuleID] = []
+    private var violationRepeats = 0
     /// Frame events and replies not yet taken.
     var output: DeviceOutput {
         get { handedOut ? DeviceOutput() : outbox }
@@ -56,7 +71,13 @@ struct DeviceRecords {
     /// Counts broken rules; true when strict mode says to drop the packet.
     mutating func violations(_ ids: [RuleID], strict: Bool) -> Bool {
         guard !ids.isEmpty else { return false }
-        counters.countViolations(ids)
+        if ids == violationRun {
+            violationRepeats += 1
+        } else {
+            tallied.countViolations(violationRun, times: violationRepeats)
+            violationRun = ids
+            violationRepeats = 1
+        }
         if strict { counters.count("dropped-strict") }
         return strict
     }
