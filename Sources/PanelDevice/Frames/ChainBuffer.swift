@@ -3,10 +3,13 @@ import PanelCore
 /// What a sender has written along the chain so far (DDP, TPM2.net: data addressed by byte
 /// offset), and the showing of it on the canvas when a frame is complete.
 ///
-/// When a frame rewrites the whole chain in order and the map is the identity (the chain is
-/// the canvas's bytes), showing it swaps the buffer with the canvas instead of copying it. The
-/// buffer then holds the picture before that frame; until the next frame has rewritten it from
-/// its start, the bytes past what it rewrote are read from the canvas, which holds them.
+/// When the map is the identity (the chain is the canvas's bytes), showing a frame swaps the
+/// buffer with the canvas instead of copying what changed into it. The buffer then holds the
+/// picture before that frame, older than the canvas in the range that frame changed (its stale
+/// range). The next frame's writes from the start of the chain on make it current again; stale
+/// bytes it does not rewrite are copied from the canvas before the next swap, or before a
+/// write leaves a gap past what was rewritten. A frame that changes less than that copy would
+/// be is copied onto the canvas instead, as with any other map.
 struct ChainBuffer {
     private var bytes: [UInt8]
     /// The byte range written since the last frame (empty when lower >= upper).
@@ -14,19 +17,28 @@ struct ChainBuffer {
     private var dirtyUpper = 0
     /// Bytes 0..<writtenPrefix were all written since the last frame.
     private var writtenPrefix = 0
-    /// `bytes` holds the picture before the last frame: only 0..<writtenPrefix is current,
-    /// the canvas holds the rest.
-    private var behind = false
+    /// Bytes of `bytes` older than the canvas, which holds them (empty when lower >= upper).
+    /// While part of this range lies past `writtenPrefix`, everything written since the last
+    /// frame lies inside 0..<writtenPrefix.
+    private var staleLower = 0
+    private var staleUpper = 0
 
     init(count: Int) { bytes = [UInt8](repeating: 0, count: count) }
 
     var count: Int { bytes.count }
 
+    /// The stale bytes not rewritten since the last frame.
+    private var staleRest: Range<Int>? {
+        let lower = max(staleLower, writtenPrefix)
+        return lower < staleUpper ? lower..<staleUpper : nil
+    }
+
     /// Writes `data` from byte `start` on; the caller has cut it to the buffer.
     mutating func write(_ data: UnsafeRawBufferPointer, at start: Int, canvas: Canvas) {
         let end = start + data.count
         guard start >= 0, start < end, end <= bytes.count, let src = data.baseAddress else { return }
-        if behind && start > writtenPrefix { catchUp(from: canvas) }
+        // A gap past the rewritten prefix: the stale bytes come from the canvas first.
+        if start > writtenPrefix && staleRest != nil { catchUp(from: canvas) }
         bytes.withUnsafeMutableBytes { dst in
             if let base = dst.baseAddress { (base + start).copyMemory(from: src, byteCount: data.count) }
         }
@@ -43,28 +55,41 @@ struct ChainBuffer {
             writtenPrefix = 0
         }
         guard dirtyLower < dirtyUpper else { return }
-        if map.isIdentity && writtenPrefix == bytes.count && canvas.bytes.count == bytes.count {
-            // The whole chain was rewritten: it becomes the picture, the old picture the buffer.
-            swap(&canvas.bytes, &bytes)
-            behind = true
-            return
+        if map.isIdentity && canvas.bytes.count == bytes.count {
+            let rest = staleRest
+            if (rest?.count ?? 0) <= dirtyUpper - dirtyLower {
+                // The buffer, brought up to date, becomes the picture; the old picture the
+                // buffer, stale where this frame changed it.
+                if rest != nil { catchUp(from: canvas) }
+                swap(&canvas.bytes, &bytes)
+                staleLower = dirtyLower
+                staleUpper = dirtyUpper
+                return
+            }
+            // Copying what changed is cheaper. Everything written lies in the rewritten prefix
+            // (see `staleLower`), which is current now; the rest stays stale.
+            if let rest {
+                staleLower = rest.lowerBound
+                staleUpper = rest.upperBound
+            }
         }
-        if behind { catchUp(from: canvas) }
         bytes.withUnsafeBytes { all in
             map.apply(chainData: UnsafeRawBufferPointer(rebasing: all[dirtyLower..<dirtyUpper]), startingAt: dirtyLower, to: &canvas)
         }
     }
 
-    /// Brings the bytes past the rewritten prefix up to date from the canvas (which holds them
-    /// while `behind`: the map is the identity then).
+    /// Copies the stale bytes not rewritten since the last frame from the canvas (which holds
+    /// them: the map is the identity while anything is stale).
     private mutating func catchUp(from canvas: Canvas) {
-        behind = false
-        let from = writtenPrefix, n = bytes.count - writtenPrefix
-        guard n > 0, canvas.bytes.count == bytes.count else { return }
+        defer {
+            staleLower = 0
+            staleUpper = 0
+        }
+        guard let rest = staleRest, canvas.bytes.count == bytes.count else { return }
         canvas.bytes.withUnsafeBytes { src in
             bytes.withUnsafeMutableBytes { dst in
                 guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-                (d + from).copyMemory(from: s + from, byteCount: n)
+                (d + rest.lowerBound).copyMemory(from: s + rest.lowerBound, byteCount: rest.count)
             }
         }
     }
