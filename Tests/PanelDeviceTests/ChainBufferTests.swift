@@ -35,7 +35,7 @@ final class ChainBufferTests: XCTestCase {
             for r in writes {
                 let data = (0..<r.count).map { _ in UInt8.random(in: 0...255, using: &g) }
                 reference.replaceSubrange(r, with: data)
-                data.withUnsafeBytes { buffer.write($0, at: r.lowerBound, canvas: canvas) }
+                data.withUnsafeBytes { buffer.write($0, at: r.lowerBound, canvas: { canvas }) }
             }
             buffer.show(on: &canvas, map: map)
             var expected = Canvas(width: 8, height: 5, format: .rgb)

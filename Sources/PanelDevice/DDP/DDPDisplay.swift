@@ -157,7 +157,7 @@ public final class DDPDisplay: DeviceModel {
             }
         }
         if start < inside {
-            wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: canvas)
+            wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: { canvas })
         }
         latch.arrived(from: source, at: now)
     }

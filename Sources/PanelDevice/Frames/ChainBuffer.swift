@@ -33,12 +33,14 @@ struct ChainBuffer {
         return lower < staleUpper ? lower..<staleUpper : nil
     }
 
-    /// Writes `data` from byte `start` on; the caller has cut it to the buffer.
-    mutating func write(_ data: UnsafeRawBufferPointer, at start: Int, canvas: Canvas) {
+    /// Writes `data` from byte `start` on; the caller has cut it to the buffer. `canvas` gives
+    /// the picture shown, read only when stale bytes must come from it (a steady sender's
+    /// packets do not touch the canvas).
+    mutating func write(_ data: UnsafeRawBufferPointer, at start: Int, canvas: () -> Canvas) {
         let end = start + data.count
         guard start >= 0, start < end, end <= bytes.count, let src = data.baseAddress else { return }
         // A gap past the rewritten prefix: the stale bytes come from the canvas first.
-        if start > writtenPrefix && staleRest != nil { catchUp(from: canvas) }
+        if start > writtenPrefix && staleRest != nil { catchUp(from: canvas()) }
         bytes.withUnsafeMutableBytes { dst in
             if let base = dst.baseAddress { (base + start).copyMemory(from: src, byteCount: data.count) }
         }

@@ -170,7 +170,7 @@ public final class TPM2NetReceiver: DeviceModel {
             }
         }
         guard start < inside else { return }
-        wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: canvas)
+        wire.write(UnsafeRawBufferPointer(rebasing: data[0..<(inside - start)]), at: start, canvas: { canvas })
     }
 
     private func emit(at now: Timestamp, torn: Bool) {
