@@ -127,6 +127,20 @@ final class DDPDisplayTests: XCTestCase {
         XCTAssertEqual(d.counters["data-type-format-mismatch"], 1)
     }
 
+    /// Format checks follow each packet's data type, however the types alternate; the finding
+    /// is made once.
+    func testMixedDataTypesAreCountedPerPacket() throws {
+        let d = try display()
+        for type: UInt8 in [0x0B, 0x00, 0x1B, 0x1B, 0x0B, 0x00, 0x0D, 0x1B] {
+            d.feed(ddp([1, 2, 3], push: true, type: type), from: sender, at: ms(0))
+        }
+        XCTAssertEqual(d.counters["data-type.0x0B"], 2)
+        XCTAssertEqual(d.counters["data-type.0x1B"], 3)
+        XCTAssertEqual(d.counters["data-type-format-mismatch"], 3)
+        XCTAssertEqual(d.counters["data-type-unrecognised"], 3)
+        XCTAssertEqual(d.findings.filter { $0.kind == "data-type" }.count, 1)
+    }
+
     func testMalformedIsKept() throws {
         let d = try display()
         d.feed([0x41, 1, 0x0B, 1, 0, 0, 0, 0, 0, 10, 1], from: sender, at: ms(0))
