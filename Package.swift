@@ -25,11 +25,11 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CPCAP", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
-        // Byte shuffles chosen by what the CPU has (Colorlight's R/B swap).
+        // Byte shuffles chosen by what the CPU has (pixel copies in another component or pixel order).
         .target(name: "CPixelKernels"),
 
         // The layers, each depending only on those below it (see ../shared/DESIGN.md).
-        .target(name: "PanelCore"),
+        .target(name: "PanelCore", dependencies: ["CPixelKernels"]),
         .target(name: "PanelWire", dependencies: ["PanelCore", "CPixelKernels"]),
         .target(name: "PanelDevice", dependencies: ["PanelCore", "PanelWire"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PanelImage", dependencies: ["PanelCore", "CPNG", "CPNGShim"]),

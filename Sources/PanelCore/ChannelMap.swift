@@ -1,3 +1,5 @@
+import CPixelKernels
+
 /// How the pixels of a panel are chained: the order in which the controller walks them.
 public enum ChainLayout: String, Sendable, CaseIterable, Codable {
     /// Every row left to right, top to bottom.
@@ -67,6 +69,26 @@ public struct ChannelMap: Sendable {
     /// The chain is the canvas as it is (rows layout, no flips, natural component order):
     /// chain byte k is canvas byte k.
     public let isIdentity: Bool
+    /// Every universe cut into stretches of pixels that lie one after another on the canvas,
+    /// forward or backward (a serpentine row, a flipped one): universe u's are
+    /// `runs[runStart[u] ..< runStart[u + 1]]`. Universes not in one natural-order block are
+    /// copied a stretch at a time (`CPixelKernels`), not byte by byte.
+    private let runs: [PixelRun]
+    private let runStart: [Int]
+    /// The pixel copies of those stretches, prepared once: wire to canvas (`order`'s
+    /// inverse) and canvas to wire, each forward and backward.
+    private let toCanvas: (forward: panelsim_pixel_copy, backward: panelsim_pixel_copy)
+    private let toWire: (forward: panelsim_pixel_copy, backward: panelsim_pixel_copy)
+
+    /// Pixels `first ..< first + count` of the chain, lying at canvas byte `lowest` upward
+    /// (`reverse` false) or downward from the last one (`reverse` true: the chain's first
+    /// pixel of the stretch is the highest on the canvas).
+    private struct PixelRun {
+        var first: Int
+        var count: Int
+        var lowest: Int
+        var reverse: Bool
+    }
 
     /// Builds the map; throws when the panel or mapping cannot work.
     /// `allowedUniverses` is checked before any table is built, so an impossible panel costs nothing.
@@ -108,6 +130,69 @@ public struct ChannelMap: Sendable {
             return true
         }
         isIdentity = natural && offsets.indices.allSatisfy { offsets[$0] == Int32($0 * bpp) }
+        var runs: [PixelRun] = []
+        var runStart = [0]
+        for u in 0..<universeCount {
+            let end = min(pixels, (u + 1) * perUniverse)
+            var chain = u * perUniverse
+            while chain < end {
+                let o = Int(offsets[chain])
+                var step = 0
+                if chain + 1 < end, abs(Int(offsets[chain + 1]) - o) == bpp { step = Int(offsets[chain + 1]) - o }
+                var n = 1
+                if step != 0 {
+                    while chain + n < end && Int(offsets[chain + n]) == o + n * step { n += 1 }
+                }
+                runs.append(PixelRun(first: chain, count: n, lowest: step < 0 ? o + (n - 1) * step : o, reverse: step < 0))
+                chain += n
+            }
+            runStart.append(runs.count)
+        }
+        self.runs = runs
+        self.runStart = runStart
+        let wire = self.order.wireToCanvas
+        let wireFromCanvas = wire.map { UInt8(truncatingIfNeeded: $0) }
+        let canvasFromWire = (0..<bpp).map { k in UInt8(truncatingIfNeeded: wire.firstIndex(of: k) ?? k) }
+        func prepared(_ order: [UInt8], reverse: Bool) -> panelsim_pixel_copy {
+            var copy = panelsim_pixel_copy()
+            _ = panelsim_pixel_copy_prepare(&copy, Int32(bpp), order, reverse ? 1 : 0)
+            return copy
+        }
+        toCanvas = (prepared(canvasFromWire, reverse: false), prepared(canvasFromWire, reverse: true))
+        toWire = (prepared(wireFromCanvas, reverse: false), prepared(wireFromCanvas, reverse: true))
+    }
+
+    /// Splits channels `channels` of universe index `u` into stretches of whole pixels that lie
+    /// in one run (`pixels`: the first channel, the pixel count, the canvas byte of the lowest
+    /// one, and whether they run backward) and the single channels of pixels cut at either end
+    /// (`channel`: the channel and its canvas byte).
+    private func walk(universeIndex u: Int, channels: Range<Int>,
+                      pixels: (_ firstChannel: Int, _ count: Int, _ lowest: Int, _ reverse: Bool) -> Void,
+                      channel: (_ channel: Int, _ canvasByte: Int) -> Void) {
+        let bpp = format.bytesPerPixel
+        let firstChain = u * pixelsPerUniverse
+        let wire = order.wireToCanvas
+        func byte(_ ch: Int) -> Int { Int(chainToCanvasOffset[firstChain + ch / bpp]) + wire[ch % bpp] }
+        var ch = channels.lowerBound
+        while ch < channels.upperBound && ch % bpp != 0 {
+            channel(ch, byte(ch))
+            ch += 1
+        }
+        let wholeEnd = channels.upperBound - channels.upperBound % bpp
+        if ch < wholeEnd {
+            let first = ch / bpp, end = wholeEnd / bpp
+            for r in runs[runStart[u]..<runStart[u + 1]] {
+                let runFirst = r.first - firstChain, runEnd = runFirst + r.count
+                let a = max(first, runFirst), b = min(end, runEnd)
+                guard a < b else { continue }
+                pixels(a * bpp, b - a, r.lowest + (r.reverse ? runEnd - b : a - runFirst) * bpp, r.reverse)
+            }
+            ch = wholeEnd
+        }
+        while ch < channels.upperBound {
+            channel(ch, byte(ch))
+            ch += 1
+        }
     }
 
     /// The universes this map covers, in order.
@@ -177,9 +262,8 @@ public struct ChannelMap: Sendable {
                     (d + start).copyMemory(from: s + start, byteCount: pixels * bpp)
                     return
                 }
-                for chain in firstChain..<(firstChain + pixels) {
-                    let offset = Int(chainToCanvasOffset[chain])
-                    (d + offset).copyMemory(from: s + offset, byteCount: bpp)
+                for r in runs[runStart[u]..<runStart[u + 1]] {
+                    (d + r.lowest).copyMemory(from: s + r.lowest, byteCount: r.count * bpp)
                 }
             }
         }
@@ -196,7 +280,6 @@ public struct ChannelMap: Sendable {
     /// channel `channelOffset` of the universe on.
     public func apply(universeIndex u: Int, channelOffset: Int = 0, data: UnsafeRawBufferPointer, to canvas: inout Canvas) {
         guard u >= 0, u < universeCount, channelOffset >= 0, canvas.bytes.count == width * height * format.bytesPerPixel else { return }
-        let bpp = format.bytesPerPixel
         let firstChain = u * pixelsPerUniverse
         let count = min(data.count, channelCount(universe: u + settings.startUniverse) - channelOffset)
         guard count > 0 else { return }
@@ -208,22 +291,16 @@ public struct ChannelMap: Sendable {
             }
             return
         }
-        let wire = order.wireToCanvas
-        chainToCanvasOffset.withUnsafeBufferPointer { offsets in
-            canvas.bytes.withUnsafeMutableBufferPointer { out in
-                var channel = 0
-                var chain = firstChain + channelOffset / bpp
-                var c = channelOffset % bpp
-                while channel < count {
-                    let base = Int(offsets[chain])
-                    while c < bpp && channel < count {
-                        out[base + wire[c]] = data[channel]
-                        c += 1; channel += 1
-                    }
-                    c = 0
-                    chain += 1
+        guard let src = data.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        canvas.bytes.withUnsafeMutableBufferPointer { out in
+            guard let dst = out.baseAddress else { return }
+            walk(universeIndex: u, channels: channelOffset..<(channelOffset + count), pixels: { first, n, lowest, reverse in
+                withUnsafePointer(to: reverse ? toCanvas.backward : toCanvas.forward) {
+                    panelsim_pixel_copy_run($0, src + (first - channelOffset), dst + lowest, n)
                 }
-            }
+            }, channel: { ch, at in
+                dst[at] = src[ch - channelOffset]
+            })
         }
     }
 
@@ -301,47 +378,27 @@ public struct ChannelMap: Sendable {
             dst.update(from: src + chainBytes.lowerBound, count: count)
             return count
         }
-        let bpp = format.bytesPerPixel
-        let perUniverse = pixelsPerUniverse * bpp
-        let wire = order.wireToCanvas
-        contiguous.withUnsafeBufferPointer { contiguous in
-            chainToCanvasOffset.withUnsafeBufferPointer { offsets in
-                wire.withUnsafeBufferPointer { wire in
-                    var position = chainBytes.lowerBound
-                    var written = 0
-                    while written < count {
-                        let u = position / perUniverse
-                        let within = position - u * perUniverse
-                        let n = min(perUniverse - within, count - written)
-                        let firstChain = u * pixelsPerUniverse
-                        if contiguous[u] {
-                            (dst + written).update(from: src + Int(offsets[firstChain]) + within, count: n)
-                        } else {
-                            var chain = firstChain + within / bpp
-                            var c = within % bpp
-                            var o = written
-                            let end = written + n
-                            if bpp == 3 && c == 0 {
-                                let (w0, w1, w2) = (wire[0], wire[1], wire[2])
-                                while o + 3 <= end {
-                                    let base = Int(offsets[chain])
-                                    dst[o] = src[base + w0]; dst[o + 1] = src[base + w1]; dst[o + 2] = src[base + w2]
-                                    o += 3
-                                    chain += 1
-                                }
-                            }
-                            while o < end {
-                                dst[o] = src[Int(offsets[chain]) + wire[c]]
-                                o += 1
-                                c += 1
-                                if c == bpp { c = 0; chain += 1 }
-                            }
-                        }
-                        written += n
-                        position += n
+        let perUniverse = pixelsPerUniverse * format.bytesPerPixel
+        var position = chainBytes.lowerBound
+        var written = 0
+        while written < count {
+            let u = position / perUniverse
+            let within = position - u * perUniverse
+            let n = min(perUniverse - within, count - written)
+            let out = dst + written
+            if contiguous[u] {
+                out.update(from: src + Int(chainToCanvasOffset[u * pixelsPerUniverse]) + within, count: n)
+            } else {
+                walk(universeIndex: u, channels: within..<(within + n), pixels: { first, pixels, lowest, reverse in
+                    withUnsafePointer(to: reverse ? toWire.backward : toWire.forward) {
+                        panelsim_pixel_copy_run($0, src + lowest, out + (first - within), pixels)
                     }
-                }
+                }, channel: { ch, at in
+                    out[ch - within] = src[at]
+                })
             }
+            written += n
+            position += n
         }
         return count
     }

@@ -24,6 +24,11 @@ final class ChannelMapExtractTests: XCTestCase {
         Case(format: .rgbw, order: nil, cpu: 512, layout: .serpentine, flipH: true, flipV: true),
         Case(format: .rgbw, order: "bgrw", cpu: 100, layout: .rows, flipH: false, flipV: false),
         Case(format: .gray, order: nil, cpu: 7, layout: .serpentine, flipH: false, flipV: false),
+        Case(format: .gray, order: nil, cpu: 100, layout: .rows, flipH: true, flipV: false),
+        Case(format: .rgb, order: "bgr", cpu: 510, layout: .serpentine, flipH: true, flipV: false),
+        Case(format: .rgb, order: "brg", cpu: 45, layout: .serpentine, flipH: false, flipV: true),
+        Case(format: .rgbw, order: "wrgb", cpu: 512, layout: .serpentine, flipH: false, flipV: false),
+        Case(format: .rgbw, order: nil, cpu: 40, layout: .rows, flipH: true, flipV: false),
     ]
 
     func make(_ c: Case, width: Int = 37, height: Int = 11) throws -> (ChannelMap, Canvas) {
@@ -83,6 +88,42 @@ final class ChannelMapExtractTests: XCTestCase {
             var back = Canvas(width: map.width, height: map.height, format: map.format)
             whole.withUnsafeBytes { map.apply(chainData: $0, to: &back) }
             XCTAssertTrue(back == canvas, "\(c): round trip")
+        }
+    }
+
+    /// Slot data landing in the canvas (what receivers do), from any channel on and cut short
+    /// anywhere, also mid-pixel, against the map's own `pixel(universe:channel:)`; and whole
+    /// universes copied from one canvas to another.
+    func testApplyAndCopyUniverseMatchReferenceInEveryCase() throws {
+        var g = SeededGenerator(seed: 11)
+        for c in cases {
+            let (map, canvas) = try make(c)
+            for _ in 0..<60 {
+                let u = map.universes.randomElement(using: &g) ?? map.settings.startUniverse
+                let channels = map.channelCount(universe: u)
+                let offset = Int.random(in: 0..<channels, using: &g)
+                let data = (0..<Int.random(in: 0...(channels - offset + 3), using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
+                var got = canvas
+                data.withUnsafeBytes { map.apply(universeIndex: u - map.settings.startUniverse, channelOffset: offset, data: $0, to: &got) }
+                var expected = canvas
+                for (k, value) in data.enumerated() where offset + k < channels {
+                    guard let (x, y, component) = map.pixel(universe: u, channel: offset + k), let o = expected.offset(x: x, y: y) else { continue }
+                    expected.bytes[o + component] = value
+                }
+                XCTAssertTrue(got == expected, "\(c) universe \(u) channels from \(offset), \(data.count) bytes")
+            }
+            var other = Canvas(width: map.width, height: map.height, format: map.format)
+            for i in other.bytes.indices { other.bytes[i] = UInt8.random(in: 0...255, using: &g) }
+            for u in map.universes {
+                var got = other
+                map.copyUniverse(index: u - map.settings.startUniverse, from: canvas, to: &got)
+                var expected = other
+                for ch in 0..<map.channelCount(universe: u) {
+                    guard let (x, y, component) = map.pixel(universe: u, channel: ch), let o = expected.offset(x: x, y: y) else { continue }
+                    expected.bytes[o + component] = canvas.bytes[o + component]
+                }
+                XCTAssertTrue(got == expected, "\(c) universe \(u) copied")
+            }
         }
     }
 

@@ -19,13 +19,23 @@ public enum Colorlight {
     /// Pixels one row packet carries at most.
     public static let maxPixelsPerPacket = 497
 
+    /// Canvas pixels to wire pixels and back: R, G, B ↔ B, G, R.
+    private static let wireOrder: panelsim_pixel_copy = {
+        var copy = panelsim_pixel_copy()
+        let order: [UInt8] = [2, 1, 0]
+        _ = panelsim_pixel_copy_prepare(&copy, 3, order, 0)
+        return copy
+    }()
+
     /// Copies `pixels` 3-byte pixels from `source` to `destination`, reversing the order of
     /// each one's bytes (R, G, B ↔ B, G, R: Colorlight's wire order). The buffers must not
     /// overlap and must hold `3 × pixels` bytes each (the caller checks). Five pixels at a time
     /// by one byte shuffle where the CPU has SSSE3 (`CPixelKernels`), else pixel by pixel.
     public static func swapRedAndBlue(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, pixels: Int) {
         guard pixels > 0 else { return }
-        panelsim_reverse_rgb(source.assumingMemoryBound(to: UInt8.self), destination.assumingMemoryBound(to: UInt8.self), pixels)
+        withUnsafePointer(to: wireOrder) { copy in
+            panelsim_pixel_copy_run(copy, source.assumingMemoryBound(to: UInt8.self), destination.assumingMemoryBound(to: UInt8.self), pixels)
+        }
     }
     public static let rowHeaderLength = 21
     public static let displayFrameLength = 112
