@@ -12,8 +12,10 @@ enum FuzzTargets {
         "sacn-receiver": e131Receiver,
         // The models of the protocols added since, each through its plugin: decoders, stream
         // framers and state machines at once (stream protocols get the pieces as reads).
-        "ddp-display": model(.ddp),
-        "tpm2net-receiver": model(.tpm2net),
+        // DDP and TPM2.net write at any byte offset: on a serpentine, flipped, GRB panel that
+        // crosses universes and cuts pixels in every way the channel map handles.
+        "ddp-display": model(.ddp, map: twistedMap),
+        "tpm2net-receiver": model(.tpm2net, map: twistedMap),
         "opc-server": model(.openPixelControl),
         "tpm2-receiver": model(.tpm2),
         "enttec-widget": model(.enttecPro),
@@ -36,9 +38,9 @@ enum FuzzTargets {
     ]
 
     /// A target feeding a small controller of `plugin`.
-    static func model(_ plugin: ProtocolPlugin) -> (UnsafeRawBufferPointer) -> Void {
+    static func model(_ plugin: ProtocolPlugin, map: ChannelMap? = smallMap) -> (UnsafeRawBufferPointer) -> Void {
         { b in
-            guard let map = smallMap, let device = try? plugin.makeDevice(ControllerSettings(name: "fuzz", map: map)) else { return }
+            guard let map, let device = try? plugin.makeDevice(ControllerSettings(name: "fuzz", map: map)) else { return }
             feed(b, into: device, endingStreams: plugin.carrier == .tcp || plugin.carrier == .serial)
         }
     }
@@ -81,6 +83,9 @@ enum FuzzTargets {
     }
 
     static let smallMap: ChannelMap? = try? ChannelMap(width: 8, height: 4, format: .rgb, settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 24))
+    static let twistedMap: ChannelMap? = try? ChannelMap(
+        width: 7, height: 5, format: .rgb, order: PixelOrder("grb", format: .rgb),
+        settings: MappingSettings(startUniverse: 0, channelsPerUniverse: 21, layout: .serpentine, flipHorizontal: true))
     static let smallSACNMap: ChannelMap? = try? ChannelMap(width: 8, height: 4, format: .rgb, settings: MappingSettings(startUniverse: 1, channelsPerUniverse: 24))
 
     static func artNetNode(_ b: UnsafeRawBufferPointer) {
