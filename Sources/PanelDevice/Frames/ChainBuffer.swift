@@ -8,8 +8,8 @@ import PanelCore
 /// picture before that frame, older than the canvas in the range that frame changed (its stale
 /// range). The next frame's writes from the start of the chain on make it current again; stale
 /// bytes it does not rewrite are copied from the canvas before the next swap, or before a
-/// write leaves a gap past what was rewritten. A frame that changes less than that copy would
-/// be is copied onto the canvas instead, as with any other map.
+/// write leaves a gap past what was rewritten. A frame that changes fewer bytes than that copy
+/// would move is copied onto the canvas instead, as with any other map.
 struct ChainBuffer {
     private var bytes: [UInt8]
     /// The byte range written since the last frame (empty when lower >= upper).
